@@ -1,0 +1,53 @@
+import type { Backend } from '../backends/backend.js';
+import { ShapeError } from '../errors.js';
+import { shapeSize } from '../tensor/tensor.js';
+import { applyEpilogue } from './epilogue.js';
+import type { PackedModel } from './graph.js';
+
+/**
+ * Runs a packed model on uint8 samples [count, ...inputShape] and returns the
+ * float32 class scores [count, classes]. Activations stay packed between
+ * layers: bit-plane GEMM for the uint8 input, binary GEMM after that,
+ * thresholds straight to packed signs, float epilogue only for the scores.
+ */
+export function runPacked(model: PackedModel, backend: Backend, samples: Uint8Array, batchSize = 1000): Float32Array {
+  const features = shapeSize(model.inputShape);
+  if (samples.length % features !== 0) {
+    throw new ShapeError(`packed model expects samples of ${features} bytes, got ${samples.length} bytes (not a multiple)`);
+  }
+  const count = samples.length / features;
+  const lastLayer = model.layers[model.layers.length - 1];
+  const classes = lastLayer.units;
+  const scores = new Float32Array(count * classes);
+
+  for (let start = 0; start < count; start += batchSize) {
+    const rows = Math.min(batchSize, count - start);
+    const batch = samples.subarray(start * features, (start + rows) * features);
+    scores.set(runBatch(model, backend, batch, rows), start * classes);
+  }
+  return scores;
+}
+
+function runBatch(model: PackedModel, backend: Backend, batch: Uint8Array, rows: number): Float32Array {
+  let packed: Uint32Array | null = null;
+
+  for (const layer of model.layers) {
+    const acc =
+      layer.input === 'uint8'
+        ? backend.bitplaneGemm(batch, layer.weights, rows, layer.units, layer.inputs)
+        : backend.binaryGemm(packed!, layer.weights, rows, layer.units, layer.inputs);
+
+    if (layer.output.kind === 'signs') {
+      packed = backend.thresholdPack(acc, rows, layer.units, layer.output.thresholds, layer.output.directions);
+      continue;
+    }
+
+    const epilogue = layer.output.epilogue;
+    const scores = new Float32Array(rows * layer.units);
+    for (let r = 0; r < rows; r++) {
+      for (let c = 0; c < layer.units; c++) scores[r * layer.units + c] = applyEpilogue(epilogue, acc[r * layer.units + c], c);
+    }
+    return scores;
+  }
+  throw new ShapeError('packed model has no score layer at the end');
+}

@@ -1,0 +1,171 @@
+import { ShapeError } from '../errors.js';
+import { Tensor, formatShape } from '../tensor/tensor.js';
+import { type ForwardContext, Layer, type Parameter } from './layer.js';
+
+export interface BatchNormOptions {
+  /** Weight of the old value in the running-statistics update: running = momentum * running + (1 - momentum) * batch. */
+  momentum?: number;
+  epsilon?: number;
+  name?: string;
+}
+
+let batchNormCount = 0;
+
+/**
+ * Batch normalization over the feature axis of [batch, features] input.
+ * Training: y = gamma * (x - mean_B) / sqrt(var_B + eps) + beta with batch
+ * statistics, running statistics updated. Inference: y = x * scale + shift with
+ * scale = gamma / sqrt(running_var + eps) and shift = beta - running_mean * scale,
+ * each step rounded to float32; the packed compiler folds exactly this affine map
+ * into thresholds, which is why inference never uses another formula.
+ */
+export class BatchNorm extends Layer {
+  readonly momentum: number;
+  readonly epsilon: number;
+  gamma: Tensor = Tensor.zeros([0]);
+  beta: Tensor = Tensor.zeros([0]);
+  runningMean = new Float32Array(0);
+  runningVariance = new Float32Array(0);
+
+  constructor(options: BatchNormOptions = {}) {
+    super(options.name ?? `batch_norm_${batchNormCount++}`);
+    this.momentum = options.momentum ?? 0.9;
+    this.epsilon = options.epsilon ?? 1e-4;
+  }
+
+  get features(): number {
+    return this.gamma.size;
+  }
+
+  outputShape(inputShape: number[]): number[] {
+    return [...inputShape];
+  }
+
+  protected override createParameters(inputShape: number[]): void {
+    if (inputShape.length !== 1) throw new ShapeError(`${this.name}: expected flat input [features], got ${formatShape(inputShape)}`);
+    const features = inputShape[0];
+    this.gamma = new Tensor(new Float32Array(features).fill(1), [features], true);
+    this.beta = Tensor.zeros([features], true);
+    this.runningMean = new Float32Array(features);
+    this.runningVariance = new Float32Array(features).fill(1);
+  }
+
+  override parameters(): Parameter[] {
+    return [
+      { name: `${this.name}/gamma`, value: this.gamma, learningRateScale: 1, clip: null },
+      { name: `${this.name}/beta`, value: this.beta, learningRateScale: 1, clip: null },
+    ];
+  }
+
+  /** Per-feature float32 scale and shift of the inference-mode affine map. */
+  inferenceAffine(): { scale: Float32Array; shift: Float32Array } {
+    const scale = new Float32Array(this.features);
+    const shift = new Float32Array(this.features);
+    for (let f = 0; f < this.features; f++) {
+      scale[f] = this.gamma.data[f] / Math.sqrt(this.runningVariance[f] + this.epsilon);
+      shift[f] = this.beta.data[f] - this.runningMean[f] * scale[f];
+    }
+    return { scale, shift };
+  }
+
+  forward(x: Tensor, context: ForwardContext): Tensor {
+    if (x.rank !== 2 || x.shape[1] !== this.features) {
+      throw new ShapeError(`${this.name}: expected input [batch, ${this.features}], got ${formatShape(x.shape)}`);
+    }
+    return context.training ? this.forwardTraining(x) : this.forwardInference(x);
+  }
+
+  private forwardInference(x: Tensor): Tensor {
+    const { scale, shift } = this.inferenceAffine();
+    const [batch, features] = x.shape;
+    const out = new Float32Array(x.size);
+
+    // Math.fround on the product, then the float32 store, gives IEEE float32 rounding after each step.
+    for (let b = 0; b < batch; b++) {
+      for (let f = 0; f < features; f++) {
+        const i = b * features + f;
+        out[i] = Math.fround(x.data[i] * scale[f]) + shift[f];
+      }
+    }
+
+    // Limitation: gamma and beta get no gradient through the inference path; training uses batch statistics.
+    return Tensor.fromOp(out, x.shape, [x], (grad) => {
+      const gx = new Float32Array(x.size);
+      for (let i = 0; i < gx.length; i++) gx[i] = grad[i] * scale[i % features];
+      x.accumulateGrad(gx);
+    });
+  }
+
+  private forwardTraining(x: Tensor): Tensor {
+    const [batch, features] = x.shape;
+    const mean = new Float64Array(features);
+    const variance = new Float64Array(features);
+
+    for (let b = 0; b < batch; b++) {
+      for (let f = 0; f < features; f++) mean[f] += x.data[b * features + f];
+    }
+    for (let f = 0; f < features; f++) mean[f] /= batch;
+    for (let b = 0; b < batch; b++) {
+      for (let f = 0; f < features; f++) {
+        const d = x.data[b * features + f] - mean[f];
+        variance[f] += d * d;
+      }
+    }
+    for (let f = 0; f < features; f++) variance[f] /= batch;
+
+    const inverseStd = new Float64Array(features);
+    const normalized = new Float32Array(x.size);
+    const out = new Float32Array(x.size);
+    for (let f = 0; f < features; f++) inverseStd[f] = 1 / Math.sqrt(variance[f] + this.epsilon);
+    for (let b = 0; b < batch; b++) {
+      for (let f = 0; f < features; f++) {
+        const i = b * features + f;
+        normalized[i] = (x.data[i] - mean[f]) * inverseStd[f];
+        out[i] = this.gamma.data[f] * normalized[i] + this.beta.data[f];
+      }
+    }
+
+    // Running variance uses the unbiased batch estimate.
+    const correction = batch > 1 ? batch / (batch - 1) : 1;
+    for (let f = 0; f < features; f++) {
+      this.runningMean[f] = this.momentum * this.runningMean[f] + (1 - this.momentum) * mean[f];
+      this.runningVariance[f] = this.momentum * this.runningVariance[f] + (1 - this.momentum) * variance[f] * correction;
+    }
+
+    return Tensor.fromOp(out, x.shape, [x, this.gamma, this.beta], (grad) => {
+      this.backwardTraining(x, grad, normalized, inverseStd);
+    });
+  }
+
+  /**
+   * dgamma = sum(g * xhat), dbeta = sum(g),
+   * dx = gamma * invstd / B * (B * g - sum(g) - xhat * sum(g * xhat)).
+   */
+  private backwardTraining(x: Tensor, grad: Float32Array, normalized: Float32Array, inverseStd: Float64Array): void {
+    const [batch, features] = x.shape;
+    const gradSum = new Float64Array(features);
+    const gradDotNormalized = new Float64Array(features);
+
+    for (let b = 0; b < batch; b++) {
+      for (let f = 0; f < features; f++) {
+        const i = b * features + f;
+        gradSum[f] += grad[i];
+        gradDotNormalized[f] += grad[i] * normalized[i];
+      }
+    }
+
+    if (this.gamma.requiresGrad) this.gamma.accumulateGrad(Float32Array.from(gradDotNormalized));
+    if (this.beta.requiresGrad) this.beta.accumulateGrad(Float32Array.from(gradSum));
+    if (!x.requiresGrad) return;
+
+    const gx = new Float32Array(x.size);
+    for (let b = 0; b < batch; b++) {
+      for (let f = 0; f < features; f++) {
+        const i = b * features + f;
+        const factor = (this.gamma.data[f] * inverseStd[f]) / batch;
+        gx[i] = factor * (batch * grad[i] - gradSum[f] - normalized[i] * gradDotNormalized[f]);
+      }
+    }
+    x.accumulateGrad(gx);
+  }
+}

@@ -1,0 +1,75 @@
+import { clipWeights } from '../quantizers/weight-clip.js';
+import type { Parameter } from '../layers/layer.js';
+
+export interface AdamOptions {
+  learningRate?: number;
+  beta1?: number;
+  beta2?: number;
+  epsilon?: number;
+}
+
+/**
+ * Adam (Kingma and Ba, arXiv 1412.6980) on latent weights. Each parameter's
+ * step is scaled by its `learningRateScale`, and parameters with a `clip` are
+ * clipped after the step, as BinaryNet trains its binary kernels.
+ */
+export class Adam {
+  learningRate: number;
+  readonly beta1: number;
+  readonly beta2: number;
+  readonly epsilon: number;
+  private step = 0;
+  private readonly moments = new Map<Parameter['value'], { m: Float32Array; v: Float32Array }>();
+
+  constructor(options: AdamOptions = {}) {
+    this.learningRate = options.learningRate ?? 1e-3;
+    this.beta1 = options.beta1 ?? 0.9;
+    this.beta2 = options.beta2 ?? 0.999;
+    this.epsilon = options.epsilon ?? 1e-8;
+  }
+
+  /** Applies one update from the parameters' accumulated gradients, then clears them. */
+  apply(parameters: Parameter[]): void {
+    this.step++;
+    const correction1 = 1 - Math.pow(this.beta1, this.step);
+    const correction2 = 1 - Math.pow(this.beta2, this.step);
+
+    for (const parameter of parameters) {
+      const value = parameter.value;
+      const grad = value.grad;
+      if (grad === null) continue;
+      const state = this.stateOf(parameter);
+      const rate = (this.learningRate * parameter.learningRateScale) / correction1;
+      const weights = value.data as Float32Array;
+
+      for (let i = 0; i < weights.length; i++) {
+        const g = grad[i];
+        state.m[i] = this.beta1 * state.m[i] + (1 - this.beta1) * g;
+        state.v[i] = this.beta2 * state.v[i] + (1 - this.beta2) * g * g;
+        weights[i] -= (rate * state.m[i]) / (Math.sqrt(state.v[i] / correction2) + this.epsilon);
+      }
+
+      if (parameter.clip !== null) clipWeights(weights, parameter.clip);
+      value.grad = null;
+    }
+  }
+
+  private stateOf(parameter: Parameter): { m: Float32Array; v: Float32Array } {
+    let state = this.moments.get(parameter.value);
+    if (state === undefined) {
+      state = { m: new Float32Array(parameter.value.size), v: new Float32Array(parameter.value.size) };
+      this.moments.set(parameter.value, state);
+    }
+    return state;
+  }
+}
+
+/**
+ * Exponential decay from `initial` to `final` over `epochs` epochs:
+ * rate(e) = initial * (final / initial)^(e / (epochs - 1)), BinaryNet's schedule.
+ */
+export function exponentialDecay(initial: number, final: number, epochs: number): (epoch: number) => number {
+  if (epochs <= 1) return () => initial;
+  const factor = Math.pow(final / initial, 1 / (epochs - 1));
+  return (epoch) => initial * Math.pow(factor, epoch);
+}

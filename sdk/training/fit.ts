@@ -1,0 +1,107 @@
+import { ShapeError } from '../errors.js';
+import type { ForwardContext } from '../layers/layer.js';
+import { checkSampleCount, type Sequential } from '../layers/sequential.js';
+import { type LossName, losses } from '../losses/index.js';
+import type { Adam } from '../optimizers/adam.js';
+import { Random } from '../random.js';
+import { Tensor, shapeSize } from '../tensor/tensor.js';
+import { argmax } from './metrics.js';
+
+export interface BatchReport {
+  epoch: number;
+  batch: number;
+  batches: number;
+  loss: number;
+  accuracy: number;
+}
+
+export interface EpochReport {
+  epoch: number;
+  epochs: number;
+  loss: number;
+  accuracy: number;
+  learningRate: number;
+  seconds: number;
+}
+
+export interface FitOptions {
+  epochs: number;
+  batchSize: number;
+  optimizer: Adam;
+  loss: LossName;
+  /** Seed of the data order, dropout masks and stochastic quantizers. */
+  seed: number;
+  /** Learning rate for each epoch (0-based); the optimizer's rate is used when absent. */
+  learningRateSchedule?: (epoch: number) => number;
+  onBatchEnd?: (report: BatchReport) => void;
+  onEpochEnd?: (report: EpochReport) => void;
+}
+
+/**
+ * Trains with mini-batch gradient descent on samples stored flat in `inputs`
+ * (float32, [count, ...model.inputShape]) with class-index labels. A batch
+ * whose loss is not finite stops training with an error instead of writing
+ * NaN into the weights.
+ */
+export function fit(model: Sequential, inputs: Float32Array, labels: ArrayLike<number>, options: FitOptions): EpochReport[] {
+  const features = shapeSize(model.inputShape);
+  const count = checkSampleCount(inputs, features);
+  if (labels.length !== count) throw new ShapeError(`fit: ${count} samples but ${labels.length} labels`);
+  if (!Number.isInteger(options.batchSize) || options.batchSize <= 0) throw new ShapeError(`fit: batchSize must be a positive integer, got ${options.batchSize}`);
+
+  const random = new Random(options.seed);
+  const lossFn = losses[options.loss];
+  const parameters = model.parameters();
+  const order = Int32Array.from({ length: count }, (_v, i) => i);
+  const batches = Math.ceil(count / options.batchSize);
+  const reports: EpochReport[] = [];
+
+  for (let epoch = 0; epoch < options.epochs; epoch++) {
+    const started = performance.now();
+    if (options.learningRateSchedule) options.optimizer.learningRate = options.learningRateSchedule(epoch);
+    random.shuffle(order);
+    const context: ForwardContext = { training: true, random: random.fork() };
+    let lossSum = 0;
+    let correct = 0;
+
+    for (let batch = 0; batch < batches; batch++) {
+      const start = batch * options.batchSize;
+      const size = Math.min(options.batchSize, count - start);
+      const x = new Float32Array(size * features);
+      const y = new Int32Array(size);
+      for (let i = 0; i < size; i++) {
+        const sample = order[start + i];
+        x.set(inputs.subarray(sample * features, (sample + 1) * features), i * features);
+        y[i] = labels[sample];
+      }
+
+      const scores = model.forward(new Tensor(x, [size, ...model.inputShape]), context);
+      const loss = lossFn(scores, y);
+      const lossValue = loss.data[0];
+      if (!Number.isFinite(lossValue)) {
+        throw new ShapeError(`fit: loss became ${lossValue} at epoch ${epoch + 1}, batch ${batch + 1}; lower the learning rate`);
+      }
+      loss.backward();
+      options.optimizer.apply(parameters);
+
+      const predicted = argmax(scores.data as Float32Array, size, scores.shape[1]);
+      let batchCorrect = 0;
+      for (let i = 0; i < size; i++) if (predicted[i] === y[i]) batchCorrect++;
+      lossSum += lossValue * size;
+      correct += batchCorrect;
+      options.onBatchEnd?.({ epoch, batch, batches, loss: lossValue, accuracy: batchCorrect / size });
+    }
+
+    const report: EpochReport = {
+      epoch,
+      epochs: options.epochs,
+      loss: lossSum / count,
+      accuracy: correct / count,
+      learningRate: options.optimizer.learningRate,
+      seconds: (performance.now() - started) / 1000,
+    };
+    reports.push(report);
+    options.onEpochEnd?.(report);
+  }
+  return reports;
+}
