@@ -1,0 +1,293 @@
+/**
+ * Decoder of the `.qnn` file (layout in qnn-layout.ts and docs/qnn-format.md).
+ * The input is untrusted: every count is bounded and checked against the bytes
+ * that remain before anything is allocated.
+ */
+import { wordsPerRow } from '../backends/backend.js';
+import type { DenseEpilogue, PackedDenseLayer, PackedModel } from '../compile/graph.js';
+import { FileFormatError } from '../errors.js';
+import { ByteReader } from './byte-reader.js';
+import { crc32 } from './crc32.js';
+import {
+  CHECKSUM_BYTES,
+  FLAG_BIAS,
+  FLAG_SCALE,
+  FLAG_SHIFT,
+  HEADER_FILE_LENGTH_OFFSET,
+  HEADER_FIXED_BYTES,
+  HEADER_LAYER_COUNT_OFFSET,
+  HEADER_LENGTH_OFFSET,
+  HEADER_VERSION_OFFSET,
+  INPUT_KIND_BY_CODE,
+  KNOWN_FLAGS,
+  LAYER_FIXED_BYTES,
+  LAYER_KIND_DENSE,
+  MAX_ARRAY_ELEMENTS,
+  MAX_INPUT_RANK,
+  MAX_LAYERS,
+  OUTPUT_KIND_SCORES,
+  OUTPUT_KIND_SIGNS,
+  QNN_FORMAT_VERSION,
+  QNN_MAGIC,
+  alignTo4,
+  denseRecordBytes,
+  findNonzeroPadWord,
+} from './qnn-layout.js';
+
+/**
+ * Decodes a `.qnn` file into a packed model. Throws FileFormatError, naming
+ * `fileName`, the field and its byte offset, when the file is foreign, truncated,
+ * of a newer format version, corrupted (checksum mismatch) or inconsistent.
+ */
+export function decodeQnn(bytes: Uint8Array, fileName = '<memory>'): PackedModel {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const checksumOffset = checkFileFrame(bytes, view, fileName);
+  const reader = new ByteReader(bytes, fileName, HEADER_LAYER_COUNT_OFFSET, checksumOffset, 'the checksum');
+
+  // Header fields after the file length.
+  const headerLength = view.getUint32(HEADER_LENGTH_OFFSET, true);
+  const layerCount = readCount(reader, 'layer count', 1, MAX_LAYERS);
+  const rank = readCount(reader, 'input rank', 1, MAX_INPUT_RANK);
+  const expectedHeaderLength = HEADER_FIXED_BYTES + 4 * rank;
+  if (headerLength !== expectedHeaderLength) {
+    reader.fail(
+      `invalid header length: expected ${expectedHeaderLength} bytes for input rank ${rank}, found ${headerLength}`,
+      HEADER_LENGTH_OFFSET,
+    );
+  }
+  const inputShape: number[] = [];
+  for (let d = 0; d < rank; d++) inputShape.push(readCount(reader, `inputShape[${d}]`, 1, MAX_ARRAY_ELEMENTS));
+
+  // Layer records, each checked against the one before it.
+  const layers: PackedDenseLayer[] = [];
+  for (let index = 0; index < layerCount; index++) {
+    const isLast = index === layerCount - 1;
+    layers.push(readDenseRecord(reader, index, isLast, inputShape, layers[index - 1]));
+  }
+
+  if (reader.offset !== checksumOffset) {
+    reader.fail(
+      `${checksumOffset - reader.offset} unused bytes after the last layer record: ` +
+        `expected the checksum at byte ${reader.offset}, found it at byte ${checksumOffset}`,
+    );
+  }
+  return { inputShape, layers };
+}
+
+/**
+ * Checks the magic, the version, the file length and the checksum, which need no
+ * parsing of the records. Returns the byte offset of the checksum.
+ */
+function checkFileFrame(bytes: Uint8Array, view: DataView, fileName: string): number {
+  // Compare the magic first, even on a short file, so a foreign file is never reported as truncated.
+  const magicBytes = Math.min(bytes.length, QNN_MAGIC.length);
+  for (let i = 0; i < magicBytes; i++) {
+    if (bytes[i] !== QNN_MAGIC[i]) {
+      throw new FileFormatError(
+        `not a .qnn model file: expected the magic bytes ${describeBytes(QNN_MAGIC)}, ` +
+          `found ${describeBytes(bytes.subarray(0, QNN_MAGIC.length))}`,
+        fileName,
+        i,
+      );
+    }
+  }
+  if (bytes.length < HEADER_FIXED_BYTES) {
+    throw new FileFormatError(
+      `file is truncated: the header needs at least ${HEADER_FIXED_BYTES} bytes, found ${bytes.length}`,
+      fileName,
+      bytes.length,
+    );
+  }
+
+  const version = view.getUint32(HEADER_VERSION_OFFSET, true);
+  if (version === 0) {
+    throw new FileFormatError('invalid format version 0: versions start at 1', fileName, HEADER_VERSION_OFFSET);
+  }
+  if (version > QNN_FORMAT_VERSION) {
+    throw new FileFormatError(
+      `format version ${version} is newer than the newest supported version ${QNN_FORMAT_VERSION}; ` +
+        'load the file with a newer release of this SDK',
+      fileName,
+      HEADER_VERSION_OFFSET,
+    );
+  }
+
+  const fileLength = view.getUint32(HEADER_FILE_LENGTH_OFFSET, true);
+  if (fileLength < HEADER_FIXED_BYTES + CHECKSUM_BYTES || fileLength % 4 !== 0) {
+    throw new FileFormatError(
+      `invalid file length ${fileLength} in the header: expected a multiple of 4 of at least ` +
+        `${HEADER_FIXED_BYTES + CHECKSUM_BYTES} bytes`,
+      fileName,
+      HEADER_FILE_LENGTH_OFFSET,
+    );
+  }
+  if (bytes.length < fileLength) {
+    throw new FileFormatError(
+      `file is truncated: the header records ${fileLength} bytes, found ${bytes.length}`,
+      fileName,
+      bytes.length,
+    );
+  }
+  if (bytes.length > fileLength) {
+    throw new FileFormatError(
+      `${bytes.length - fileLength} trailing bytes after the checksum: ` +
+        `the header records ${fileLength} bytes, found ${bytes.length}`,
+      fileName,
+      fileLength,
+    );
+  }
+
+  const checksumOffset = fileLength - CHECKSUM_BYTES;
+  const stored = view.getUint32(checksumOffset, true);
+  const computed = crc32(bytes.subarray(0, checksumOffset));
+  if (stored !== computed) {
+    throw new FileFormatError(
+      `checksum mismatch, so the file is corrupted: expected CRC-32 ${hex32(computed)} of bytes 0..${checksumOffset - 1}, ` +
+        `found ${hex32(stored)}`,
+      fileName,
+      checksumOffset,
+    );
+  }
+  return checksumOffset;
+}
+
+function hex32(value: number): string {
+  return `0x${value.toString(16).padStart(8, '0')}`;
+}
+
+/** Formats bytes as hex, followed by their ASCII text when all are printable. */
+function describeBytes(bytes: Uint8Array): string {
+  const hex = Array.from(bytes, (byte) => byte.toString(16).padStart(2, '0')).join(' ');
+  const printable = bytes.every((byte) => byte >= 0x20 && byte < 0x7f);
+  return printable && bytes.length > 0 ? `${hex} ("${String.fromCharCode(...bytes)}")` : hex;
+}
+
+/** Reads a u32 and checks that it lies in min..max. */
+function readCount(reader: ByteReader, field: string, min: number, max: number): number {
+  const offset = reader.offset;
+  const value = reader.u32(field);
+  if (value < min || value > max) reader.fail(`invalid ${field}: expected ${min}..${max}, found ${value}`, offset);
+  return value;
+}
+
+function readDenseRecord(
+  reader: ByteReader,
+  index: number,
+  isLast: boolean,
+  inputShape: number[],
+  previous: PackedDenseLayer | undefined,
+): PackedDenseLayer {
+  const name = `layer ${index}`;
+  const start = reader.offset;
+
+  // Fixed part: length, kinds, flags, inputs, units.
+  const recordLength = reader.u32(`${name} record length`);
+
+  const kind = reader.u8(`${name} layer kind`);
+  if (kind !== LAYER_KIND_DENSE) {
+    reader.fail(`${name}: unknown layer kind code ${kind}, expected ${LAYER_KIND_DENSE} (dense)`, reader.offset - 1);
+  }
+
+  const inputCode = reader.u8(`${name} input kind`);
+  const input = INPUT_KIND_BY_CODE.get(inputCode);
+  if (input === undefined) {
+    reader.fail(`${name}: unknown input kind code ${inputCode}, expected 1 (uint8) or 2 (signs)`, reader.offset - 1);
+  }
+  if (previous !== undefined && input !== 'signs') {
+    reader.fail(`${name}: input kind must be signs because layer ${index - 1} outputs signs, found ${input}`, reader.offset - 1);
+  }
+
+  const outputKind = reader.u8(`${name} output kind`);
+  const expectedOutputKind = isLast ? OUTPUT_KIND_SCORES : OUTPUT_KIND_SIGNS;
+  if (outputKind !== expectedOutputKind) {
+    const expected = isLast ? `${OUTPUT_KIND_SCORES} (scores) for the last layer` : `${OUTPUT_KIND_SIGNS} (signs) for a hidden layer`;
+    reader.fail(`${name}: invalid output kind code: expected ${expected}, found ${outputKind}`, reader.offset - 1);
+  }
+
+  const flags = reader.u8(`${name} epilogue flags`);
+  const allowedFlags = outputKind === OUTPUT_KIND_SCORES ? KNOWN_FLAGS : 0;
+  if ((flags & ~allowedFlags) !== 0) {
+    reader.fail(
+      `${name}: invalid epilogue flags 0x${flags.toString(16)}: only bits in 0x${allowedFlags.toString(16)} may be set for this output kind`,
+      reader.offset - 1,
+    );
+  }
+
+  const inputsOffset = reader.offset;
+  const inputs = readCount(reader, `${name} inputs`, 1, MAX_ARRAY_ELEMENTS);
+  const expectedInputs = previous ? previous.units : inputShape.reduce((product, size) => product * size, 1);
+  if (inputs !== expectedInputs) {
+    const source = previous ? `the units of layer ${index - 1}` : `the elements of inputShape [${inputShape.join(', ')}]`;
+    reader.fail(`${name}: inputs must equal ${source}: expected ${expectedInputs}, found ${inputs}`, inputsOffset);
+  }
+
+  const unitsOffset = reader.offset;
+  const units = readCount(reader, `${name} units`, 1, MAX_ARRAY_ELEMENTS);
+  const words = wordsPerRow(inputs);
+  if (units * words > MAX_ARRAY_ELEMENTS) {
+    reader.fail(
+      `${name}: weight word count ${units} units * ${words} words per row exceeds the maximum ${MAX_ARRAY_ELEMENTS}`,
+      unitsOffset,
+    );
+  }
+
+  const expectedLength = denseRecordBytes(inputs, units, outputKind, flags);
+  if (recordLength !== expectedLength) {
+    reader.fail(`${name}: invalid record length: expected ${expectedLength} bytes from its fields, found ${recordLength}`, start);
+  }
+  reader.require(expectedLength - LAYER_FIXED_BYTES, `${name} record`);
+
+  // Arrays.
+  const weightsOffset = reader.offset;
+  const weights = reader.uint32Array(units * words, `${name} weights`);
+  const padWord = findNonzeroPadWord(weights, units, inputs);
+  if (padWord >= 0) {
+    reader.fail(
+      `${name} weights word ${padWord} has nonzero pad bits: expected bits ${inputs % 32}..31 to be 0, found ${hex32(weights[padWord])}`,
+      weightsOffset + 4 * padWord,
+    );
+  }
+
+  const output =
+    outputKind === OUTPUT_KIND_SIGNS ? readSignOutput(reader, name, units) : readScoreOutput(reader, name, units, flags);
+  return { kind: 'dense', input, inputs, units, weights, output };
+}
+
+function readSignOutput(reader: ByteReader, name: string, units: number): PackedDenseLayer['output'] {
+  const thresholds = reader.int32Array(units, `${name} thresholds`);
+
+  const directionsOffset = reader.offset;
+  const directions = reader.int8Array(units, `${name} directions`);
+  const badDirection = directions.findIndex((direction) => direction !== 1 && direction !== -1);
+  if (badDirection >= 0) {
+    reader.fail(`${name} directions[${badDirection}]: expected 1 or -1, found ${directions[badDirection]}`, directionsOffset + badDirection);
+  }
+
+  const padStart = reader.offset;
+  const padBytes = alignTo4(units) - units;
+  const pad = reader.int8Array(padBytes, `${name} directions padding`);
+  const badPad = pad.findIndex((byte) => byte !== 0);
+  if (badPad >= 0) {
+    reader.fail(`${name} directions padding: expected 0, found ${pad[badPad]}`, padStart + badPad);
+  }
+
+  return { kind: 'signs', thresholds, directions };
+}
+
+function readScoreOutput(reader: ByteReader, name: string, units: number, flags: number): PackedDenseLayer['output'] {
+  const scaleOffset = reader.offset;
+  const inputScale = reader.f64(`${name} epilogue inputScale`);
+  if (!Number.isFinite(inputScale)) {
+    reader.fail(`${name} epilogue inputScale: expected a finite number, found ${inputScale}`, scaleOffset);
+  }
+
+  // The arrays that are present follow in this order: bias, scale, shift.
+  const readOptional = (flag: number, field: string) =>
+    flags & flag ? reader.float32Array(units, `${name} epilogue ${field}`) : null;
+  const bias = readOptional(FLAG_BIAS, 'bias');
+  const scale = readOptional(FLAG_SCALE, 'scale');
+  const shift = readOptional(FLAG_SHIFT, 'shift');
+
+  const epilogue: DenseEpilogue = { inputScale, bias, scale, shift };
+  return { kind: 'scores', epilogue };
+}

@@ -1,0 +1,250 @@
+/** Encoder of the `.qnn` file (layout in qnn-layout.ts and docs/qnn-format.md). */
+import { wordsPerRow } from '../backends/backend.js';
+import type { PackedDenseLayer, PackedModel } from '../compile/graph.js';
+import { QnnError, ShapeError } from '../errors.js';
+import { crc32 } from './crc32.js';
+import {
+  CHECKSUM_BYTES,
+  FLAG_BIAS,
+  FLAG_SCALE,
+  FLAG_SHIFT,
+  HEADER_FIXED_BYTES,
+  INPUT_KIND_CODES,
+  LAYER_KIND_DENSE,
+  MAX_ARRAY_ELEMENTS,
+  MAX_FILE_BYTES,
+  MAX_INPUT_RANK,
+  MAX_LAYERS,
+  OUTPUT_KIND_SCORES,
+  OUTPUT_KIND_SIGNS,
+  QNN_FORMAT_VERSION,
+  QNN_MAGIC,
+  denseRecordBytes,
+  findNonzeroPadWord,
+} from './qnn-layout.js';
+
+/**
+ * Encodes a packed model as a version-1 `.qnn` file. Validates the model first
+ * with the same rules the decoder applies, so every encoded file decodes again.
+ * Throws ShapeError for an array of the wrong length and QnnError for any other
+ * invalid field, naming the layer and the field.
+ */
+export function encodeQnn(model: PackedModel): Uint8Array {
+  validateModel(model);
+
+  const headerBytes = HEADER_FIXED_BYTES + 4 * model.inputShape.length;
+  const recordBytes = model.layers.map((layer) => denseRecordBytes(layer.inputs, layer.units, outputKindCode(layer), epilogueFlags(layer)));
+  const fileBytes = headerBytes + recordBytes.reduce((sum, bytes) => sum + bytes, 0) + CHECKSUM_BYTES;
+  if (fileBytes > MAX_FILE_BYTES) {
+    throw new QnnError(`invalid model for .qnn: the file would take ${fileBytes} bytes, more than the maximum ${MAX_FILE_BYTES}`);
+  }
+
+  const writer = new ByteWriter(fileBytes);
+
+  // Header.
+  writer.bytes(QNN_MAGIC);
+  writer.u32(QNN_FORMAT_VERSION);
+  writer.u32(headerBytes);
+  writer.u32(fileBytes);
+  writer.u32(model.layers.length);
+  writer.u32(model.inputShape.length);
+  for (const size of model.inputShape) writer.u32(size);
+
+  // Layer records.
+  model.layers.forEach((layer, index) => {
+    const start = writer.offset;
+    writeDenseRecord(writer, layer, recordBytes[index]);
+    if (writer.offset - start !== recordBytes[index]) {
+      throw new Error(`internal error in encodeQnn: layer ${index} record: wrote ${writer.offset - start} bytes, expected ${recordBytes[index]}`);
+    }
+  });
+
+  // Checksum of everything before it.
+  writer.u32(crc32(writer.output.subarray(0, writer.offset)));
+  return writer.output;
+}
+
+function outputKindCode(layer: PackedDenseLayer): number {
+  return layer.output.kind === 'signs' ? OUTPUT_KIND_SIGNS : OUTPUT_KIND_SCORES;
+}
+
+function epilogueFlags(layer: PackedDenseLayer): number {
+  if (layer.output.kind === 'signs') return 0;
+
+  const { bias, scale, shift } = layer.output.epilogue;
+  return (bias ? FLAG_BIAS : 0) | (scale ? FLAG_SCALE : 0) | (shift ? FLAG_SHIFT : 0);
+}
+
+function writeDenseRecord(writer: ByteWriter, layer: PackedDenseLayer, recordBytes: number): void {
+  writer.u32(recordBytes);
+  writer.u8(LAYER_KIND_DENSE);
+  writer.u8(INPUT_KIND_CODES[layer.input]);
+  writer.u8(outputKindCode(layer));
+  writer.u8(epilogueFlags(layer));
+  writer.u32(layer.inputs);
+  writer.u32(layer.units);
+  for (const word of layer.weights) writer.u32(word);
+
+  const output = layer.output;
+  if (output.kind === 'signs') {
+    for (const threshold of output.thresholds) writer.i32(threshold);
+    for (const direction of output.directions) writer.u8(direction & 0xff);
+    writer.alignTo4();
+    return;
+  }
+
+  const { inputScale, bias, scale, shift } = output.epilogue;
+  writer.f64(inputScale);
+  for (const values of [bias, scale, shift]) {
+    if (values) for (const value of values) writer.f32(value);
+  }
+}
+
+/** Little-endian writer into a zero-filled buffer of a known size. */
+class ByteWriter {
+  readonly output: Uint8Array;
+  private readonly view: DataView;
+  offset = 0;
+
+  constructor(byteLength: number) {
+    this.output = new Uint8Array(byteLength);
+    this.view = new DataView(this.output.buffer);
+  }
+
+  bytes(values: Uint8Array): void {
+    this.output.set(values, this.offset);
+    this.offset += values.length;
+  }
+
+  u8(value: number): void {
+    this.view.setUint8(this.offset, value);
+    this.offset += 1;
+  }
+
+  u32(value: number): void {
+    this.view.setUint32(this.offset, value, true);
+    this.offset += 4;
+  }
+
+  i32(value: number): void {
+    this.view.setInt32(this.offset, value, true);
+    this.offset += 4;
+  }
+
+  f32(value: number): void {
+    this.view.setFloat32(this.offset, value, true);
+    this.offset += 4;
+  }
+
+  f64(value: number): void {
+    this.view.setFloat64(this.offset, value, true);
+    this.offset += 8;
+  }
+
+  /** Skips to the next multiple of 4, leaving the skipped bytes 0. */
+  alignTo4(): void {
+    this.offset = Math.ceil(this.offset / 4) * 4;
+  }
+}
+
+// Validation of the in-memory model, mirroring the decoder's checks.
+
+function invalid(message: string): QnnError {
+  return new QnnError(`invalid model for .qnn: ${message}`);
+}
+
+function checkCount(value: number, name: string, min: number, max: number): void {
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw invalid(`${name} must be an integer in ${min}..${max}, found ${value}`);
+  }
+}
+
+function validateModel(model: PackedModel): void {
+  const { inputShape, layers } = model;
+
+  checkCount(layers.length, 'layer count', 1, MAX_LAYERS);
+  checkCount(inputShape.length, 'input rank', 1, MAX_INPUT_RANK);
+  inputShape.forEach((size, d) => checkCount(size, `inputShape[${d}]`, 1, MAX_ARRAY_ELEMENTS));
+
+  const inputElements = inputShape.reduce((product, size) => product * size, 1);
+  if (inputElements !== layers[0].inputs) {
+    throw new ShapeError(
+      `invalid model for .qnn: inputShape [${inputShape.join(', ')}] has ${inputElements} elements, ` +
+        `but layer 0 expects ${layers[0].inputs} inputs`,
+    );
+  }
+
+  layers.forEach((layer, index) => validateLayer(layer, index, layers));
+}
+
+function validateLayer(layer: PackedDenseLayer, index: number, layers: PackedDenseLayer[]): void {
+  const name = `layer ${index}`;
+  if (layer.kind !== 'dense') throw invalid(`${name} kind must be 'dense', found '${String(layer.kind)}'`);
+  if (!(layer.input in INPUT_KIND_CODES)) {
+    throw invalid(`${name} input kind must be 'uint8' or 'signs', found '${String(layer.input)}'`);
+  }
+  if (index > 0 && layer.input !== 'signs') {
+    throw invalid(`${name} input kind must be 'signs' because layer ${index - 1} outputs signs, found '${layer.input}'`);
+  }
+
+  checkCount(layer.inputs, `${name} inputs`, 1, MAX_ARRAY_ELEMENTS);
+  checkCount(layer.units, `${name} units`, 1, MAX_ARRAY_ELEMENTS);
+  if (index > 0 && layer.inputs !== layers[index - 1].units) {
+    throw new ShapeError(
+      `invalid model for .qnn: ${name} has ${layer.inputs} inputs, but layer ${index - 1} has ${layers[index - 1].units} units`,
+    );
+  }
+
+  const words = wordsPerRow(layer.inputs);
+  checkCount(layer.units * words, `${name} weight word count (units * ceil(inputs / 32))`, 1, MAX_ARRAY_ELEMENTS);
+  checkArray(layer.weights, Uint32Array, layer.units * words, `${name} weights`, `${layer.units} units * ${words} words per row`);
+  const padWord = findNonzeroPadWord(layer.weights, layer.units, layer.inputs);
+  if (padWord >= 0) {
+    throw invalid(
+      `${name} weights word ${padWord} has nonzero pad bits: ` +
+        `expected bits ${layer.inputs % 32}..31 to be 0, found 0x${layer.weights[padWord].toString(16).padStart(8, '0')}`,
+    );
+  }
+
+  const isLast = index === layers.length - 1;
+  const expectedOutput = isLast ? 'scores' : 'signs';
+  if (layer.output.kind !== expectedOutput) {
+    const position = isLast ? 'the last layer' : 'a hidden layer';
+    throw invalid(`${name} output kind must be '${expectedOutput}' for ${position}, found '${String(layer.output.kind)}'`);
+  }
+
+  if (layer.output.kind === 'signs') {
+    const { thresholds, directions } = layer.output;
+    checkArray(thresholds, Int32Array, layer.units, `${name} thresholds`, 'one per unit');
+    checkArray(directions, Int8Array, layer.units, `${name} directions`, 'one per unit');
+    const badDirection = directions.findIndex((direction) => direction !== 1 && direction !== -1);
+    if (badDirection >= 0) {
+      throw invalid(`${name} directions[${badDirection}] must be 1 or -1, found ${directions[badDirection]}`);
+    }
+    return;
+  }
+
+  const { inputScale, bias, scale, shift } = layer.output.epilogue;
+  if (typeof inputScale !== 'number' || !Number.isFinite(inputScale)) {
+    throw invalid(`${name} epilogue inputScale must be a finite number, found ${String(inputScale)}`);
+  }
+  const optionalArrays = { bias, scale, shift };
+  for (const [field, values] of Object.entries(optionalArrays)) {
+    if (values !== null && values !== undefined) checkArray(values, Float32Array, layer.units, `${name} epilogue ${field}`, 'one per unit');
+  }
+}
+
+function checkArray(
+  values: ArrayLike<number>,
+  type: Uint32ArrayConstructor | Int32ArrayConstructor | Int8ArrayConstructor | Float32ArrayConstructor,
+  expectedLength: number,
+  name: string,
+  reason: string,
+): void {
+  if (!(values instanceof type)) {
+    throw invalid(`${name} must be a ${type.name}, found ${Object.prototype.toString.call(values).slice(8, -1)}`);
+  }
+  if (values.length !== expectedLength) {
+    throw new ShapeError(`invalid model for .qnn: ${name}: expected ${expectedLength} elements (${reason}), found ${values.length}`);
+  }
+}
