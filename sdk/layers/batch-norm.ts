@@ -57,6 +57,10 @@ export class BatchNorm extends Layer {
     ];
   }
 
+  override trainingState(): Float32Array[] {
+    return [this.runningMean, this.runningVariance];
+  }
+
   /** Per-feature float32 scale and shift of the inference-mode affine map. */
   inferenceAffine(): { scale: Float32Array; shift: Float32Array } {
     const scale = new Float32Array(this.features);

@@ -47,5 +47,13 @@ export abstract class Layer {
     return [];
   }
 
+  /**
+   * Arrays that a training-mode forward pass updates outside the optimizer
+   * (batch-norm running statistics), so a failed step can restore them.
+   */
+  trainingState(): Float32Array[] {
+    return [];
+  }
+
   protected createParameters(_inputShape: number[], _random: Random): void {}
 }

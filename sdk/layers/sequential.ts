@@ -40,6 +40,10 @@ export class Sequential {
     return this.layers.flatMap((layer) => layer.parameters());
   }
 
+  trainingState(): Float32Array[] {
+    return this.layers.flatMap((layer) => layer.trainingState());
+  }
+
   /** Runs the layers on x of shape [batch, ...inputShape]. */
   forward(x: Tensor, context: ForwardContext): Tensor {
     if (!this.built) throw new ShapeError('the model is not built; call build(inputShape, seed) first');

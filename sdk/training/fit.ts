@@ -1,4 +1,4 @@
-import { ShapeError } from '../errors.js';
+import { QnnError, ShapeError } from '../errors.js';
 import type { ForwardContext } from '../layers/layer.js';
 import { checkSampleCount, type Sequential } from '../layers/sequential.js';
 import { type LossName, losses } from '../losses/index.js';
@@ -49,6 +49,8 @@ export function fit(model: Sequential, inputs: Float32Array, labels: ArrayLike<n
   if (labels.length !== count) throw new ShapeError(`fit: ${count} samples but ${labels.length} labels`);
   if (!Number.isInteger(options.batchSize) || options.batchSize <= 0) throw new ShapeError(`fit: batchSize must be a positive integer, got ${options.batchSize}`);
 
+  checkFinite(inputs, features);
+
   const random = new Random(options.seed);
   const lossFn = losses[options.loss];
   const parameters = model.parameters();
@@ -75,13 +77,24 @@ export function fit(model: Sequential, inputs: Float32Array, labels: ArrayLike<n
         y[i] = labels[sample];
       }
 
+      // A step that produces a non-finite loss or gradient is undone before
+      // the error is raised, so the model stays as it was after the last good step.
+      const savedState = model.trainingState().map((array) => array.slice());
+      const restore = (): void => model.trainingState().forEach((array, i) => array.set(savedState[i]));
       const scores = model.forward(new Tensor(x, [size, ...model.inputShape]), context);
       const loss = lossFn(scores, y);
       const lossValue = loss.data[0];
       if (!Number.isFinite(lossValue)) {
-        throw new ShapeError(`fit: loss became ${lossValue} at epoch ${epoch + 1}, batch ${batch + 1}; lower the learning rate`);
+        restore();
+        throw new QnnError(`fit: loss became ${lossValue} at epoch ${epoch + 1}, batch ${batch + 1}; the inputs are finite, so try a lower learning rate`);
       }
       loss.backward();
+      const badParameter = parameters.find((p) => p.value.grad !== null && !allFinite(p.value.grad));
+      if (badParameter !== undefined) {
+        restore();
+        for (const p of parameters) p.value.grad = null;
+        throw new QnnError(`fit: the gradient of ${badParameter.name} is not finite at epoch ${epoch + 1}, batch ${batch + 1}; the weights were left as before this batch`);
+      }
       options.optimizer.apply(parameters);
 
       const predicted = argmax(scores.data as Float32Array, size, scores.shape[1]);
@@ -104,4 +117,17 @@ export function fit(model: Sequential, inputs: Float32Array, labels: ArrayLike<n
     options.onEpochEnd?.(report);
   }
   return reports;
+}
+
+function allFinite(values: Float32Array): boolean {
+  for (let i = 0; i < values.length; i++) if (!Number.isFinite(values[i])) return false;
+  return true;
+}
+
+function checkFinite(inputs: Float32Array, features: number): void {
+  for (let i = 0; i < inputs.length; i++) {
+    if (!Number.isFinite(inputs[i])) {
+      throw new QnnError(`fit: input value ${inputs[i]} at sample ${Math.floor(i / features)}, feature ${i % features} is not finite`);
+    }
+  }
 }
