@@ -1,0 +1,27 @@
+import { QnnError } from '../errors.js';
+import type { Backend } from './backend.js';
+import { ReferenceBackend } from './reference-backend.js';
+import { createWasmBackend } from './wasm-backend.js';
+
+export const BACKEND_NAMES = ['auto', 'wasm', 'wasm-simd', 'wasm-scalar', 'reference'] as const;
+export type BackendName = (typeof BACKEND_NAMES)[number];
+
+/**
+ * Creates the backend a user asked for. 'auto' and 'wasm' take the WASM SIMD
+ * build where the runtime validates SIMD and the scalar build otherwise.
+ */
+export async function selectBackend(name: string): Promise<Backend> {
+  switch (name) {
+    case 'auto':
+    case 'wasm':
+      return createWasmBackend();
+    case 'wasm-simd':
+      return createWasmBackend({ simd: true });
+    case 'wasm-scalar':
+      return createWasmBackend({ simd: false });
+    case 'reference':
+      return new ReferenceBackend();
+    default:
+      throw new QnnError(`unknown backend '${name}'; expected one of: ${BACKEND_NAMES.join(', ')}`);
+  }
+}
