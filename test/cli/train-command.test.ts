@@ -1,0 +1,85 @@
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+const cli = fileURLToPath(new URL('../../sdk/cli/main.js', import.meta.url));
+const workDir = mkdtempSync(join(tmpdir(), 'qnn-cli-'));
+
+after(() => rmSync(workDir, { recursive: true, force: true }));
+
+async function qnn(args: string[]): Promise<{ stdout: string; stderr: string }> {
+  return run(process.execPath, [cli, ...args], { maxBuffer: 16 * 1024 * 1024 });
+}
+
+describe('qnn train on a real MNIST subset', () => {
+  const modelPath = join(workDir, 'subset.qnn');
+  let summary: Record<string, unknown> = {};
+
+  test('trains, compiles and matches', async () => {
+    const { stdout, stderr } = await qnn([
+      'train', '--dataset', 'mnist', '--hidden', '256,256', '--epochs', '2', '--batch-size', '100',
+      '--train-limit', '6000', '--test-limit', '2000', '--out', modelPath, '--json',
+    ]);
+    summary = JSON.parse(stdout) as Record<string, unknown>;
+
+    assert.match(stderr, /epoch 2\/2: loss/);
+    assert.equal(summary.trainImages, 6000);
+    assert.equal(summary.testImages, 2000);
+    // 6,000 images and 2 epochs already separate digits well; a broken gradient or quantizer stays near 90% error.
+    assert.ok((summary.testError as number) <= 0.12, `test error ${summary.testError} above the 12% floor`);
+    assert.equal(summary.predictionMatch, 1);
+    assert.equal(summary.packedTestError, summary.testError);
+    assert.ok((summary.maxScoreDifference as number) <= 1e-5, `scores differ by ${summary.maxScoreDifference}`);
+    assert.ok((summary.float32Bytes as number) >= 25 * (summary.packedBytes as number), `packed model only ${summary.compressionRatio}x smaller`);
+    assert.ok((summary.packedImagesPerSecond as number) > 0);
+    assert.equal(summary.modelPath, modelPath);
+  });
+
+  test('save leaves no temporary file', () => {
+    assert.deepEqual(readdirSync(workDir).sort(), ['subset.qnn']);
+  });
+
+  test('eval of the saved file agrees', async () => {
+    const { stdout } = await qnn(['eval', modelPath, '--dataset', 'mnist', '--test-limit', '2000', '--json']);
+    const result = JSON.parse(stdout) as Record<string, unknown>;
+
+    assert.equal(result.testError, summary.packedTestError);
+    assert.equal(result.testImages, 2000);
+    assert.ok((result.packedImagesPerSecond as number) > 0);
+  });
+});
+
+describe('qnn command errors', () => {
+  test('eval of a foreign file', async () => {
+    const foreign = join(workDir, 'foreign.qnn');
+    writeFileSync(foreign, 'this is not a model file at all');
+
+    await assert.rejects(qnn(['eval', foreign, '--json']), (error: { code: number; stderr: string }) => {
+      assert.equal(error.code, 1);
+      assert.match(error.stderr, /foreign\.qnn/);
+      assert.doesNotMatch(error.stderr, /unexpected error/);
+      return true;
+    });
+  });
+
+  test('invalid option value', async () => {
+    await assert.rejects(qnn(['train', '--epochs', 'zero']), (error: { code: number; stderr: string }) => {
+      assert.equal(error.code, 1);
+      assert.match(error.stderr, /--epochs must be a positive integer, got 'zero'/);
+      return true;
+    });
+  });
+
+  test('unknown command', async () => {
+    await assert.rejects(qnn(['fly']), (error: { code: number; stderr: string }) => {
+      assert.match(error.stderr, /unknown command 'fly'/);
+      return true;
+    });
+  });
+});
