@@ -18,13 +18,13 @@ import { timePackedInference } from './packed-eval.js';
 import { EpochProgress } from './progress.js';
 
 export const TRAIN_DEFAULTS = {
-  hidden: [1024, 1024],
+  hidden: [512, 512],
   epochs: 4,
   batchSize: 100,
   learningRate: 0.003,
   finalLearningRate: 0.0003,
   dropout: 0,
-  loss: 'squared_hinge' as LossName,
+  loss: 'softmax_cross_entropy' as LossName,
   seed: 1,
   out: 'models/mnist-bnn.qnn',
 };
@@ -104,8 +104,8 @@ export async function trainCommand(argv: string[]): Promise<void> {
   log(`loaded MNIST: ${mnist.train.count} training and ${mnist.test.count} test images; backend ${backend.name}`);
 
   // Inputs are uint8 / 256 so the packed first layer reproduces the float32 sums exactly.
-  const trainInputs = Float32Array.from(mnist.train.images, (pixel) => pixel / 256);
-  const testInputs = Float32Array.from(mnist.test.images, (pixel) => pixel / 256);
+  const trainInputs = scalePixels(mnist.train.images);
+  const testInputs = scalePixels(mnist.test.images);
   const model = binaryMlp({ inputs: features, hidden, classes: MNIST_CLASSES, dropout, seed });
   const parameterCount = model.parameters().reduce((n, p) => n + p.value.size, 0);
   log(`model: ${features}-${hidden.join('-')}-${MNIST_CLASSES} binarized MLP, ${parameterCount} latent parameters, ${epochs} epochs, batch ${batchSize}, ${loss}`);
@@ -190,4 +190,11 @@ export function compareScores(a: Float32Array, b: Float32Array, rows: number, cl
   for (let r = 0; r < rows; r++) if (predictedA[r] === predictedB[r]) matches++;
   for (let i = 0; i < a.length; i++) maxScoreDifference = Math.max(maxScoreDifference, Math.abs(a[i] - b[i]));
   return { predictionMatch: rows === 0 ? 1 : matches / rows, maxScoreDifference };
+}
+
+/** uint8 pixels to float32 pixel / 256, the model's input encoding. */
+function scalePixels(pixels: Uint8Array): Float32Array {
+  const out = new Float32Array(pixels.length);
+  for (let i = 0; i < pixels.length; i++) out[i] = pixels[i] / 256;
+  return out;
 }

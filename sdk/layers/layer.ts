@@ -1,7 +1,7 @@
 import type { Random } from '../random.js';
 import type { Tensor } from '../tensor/tensor.js';
 
-/** What a layer's forward pass needs besides its input. */
+/** Settings of a forward pass besides the input tensor. */
 export interface ForwardContext {
   /** Training mode: batch statistics in batch norm, active dropout, stochastic quantizers. */
   training: boolean;

@@ -13,8 +13,9 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
   const out = backend.matmul(toFloat32(a), toFloat32(b), m, k, n, false, false);
 
   return Tensor.fromOp(out, [m, n], [a, b], (grad) => {
-    if (a.requiresGrad) a.accumulateGrad(backend.matmul(grad, toFloat32(b), m, n, k, false, true));
-    if (b.requiresGrad) b.accumulateGrad(backend.matmul(toFloat32(a), grad, k, m, n, true, false));
+    // Backends return fresh arrays, so the gradients can adopt them without a copy.
+    if (a.requiresGrad) a.accumulateOwnedGrad(backend.matmul(grad, toFloat32(b), m, n, k, false, true));
+    if (b.requiresGrad) b.accumulateOwnedGrad(backend.matmul(toFloat32(a), grad, k, m, n, true, false));
   });
 }
 

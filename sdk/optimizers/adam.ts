@@ -38,15 +38,18 @@ export class Adam {
       const value = parameter.value;
       const grad = value.grad;
       if (grad === null) continue;
-      const state = this.stateOf(parameter);
-      const rate = (this.learningRate * parameter.learningRateScale) / correction1;
+      const { m, v } = this.stateOf(parameter);
       const weights = value.data as Float32Array;
+      const rate = (this.learningRate * parameter.learningRateScale) / correction1;
+      const { beta1, beta2, epsilon } = this;
 
       for (let i = 0; i < weights.length; i++) {
         const g = grad[i];
-        state.m[i] = this.beta1 * state.m[i] + (1 - this.beta1) * g;
-        state.v[i] = this.beta2 * state.v[i] + (1 - this.beta2) * g * g;
-        weights[i] -= (rate * state.m[i]) / (Math.sqrt(state.v[i] / correction2) + this.epsilon);
+        const mi = beta1 * m[i] + (1 - beta1) * g;
+        const vi = beta2 * v[i] + (1 - beta2) * g * g;
+        m[i] = mi;
+        v[i] = vi;
+        weights[i] -= (rate * mi) / (Math.sqrt(vi / correction2) + epsilon);
       }
 
       if (parameter.clip !== null) clipWeights(weights, parameter.clip);

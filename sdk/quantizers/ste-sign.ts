@@ -7,11 +7,16 @@ import { Tensor } from '../tensor/tensor.js';
  *   backward: dq/dx = 1 if |x| <= clip (inclusive), else 0
  */
 export function steSign(x: Tensor, clip = 1): Tensor {
-  const out = new Float32Array(x.size);
-  for (let i = 0; i < out.length; i++) out[i] = x.data[i] >= 0 ? 1 : -1;
+  const data = x.data;
+  const out = new Float32Array(data.length);
+
+  // Branch-free on purpose: latent weights have random signs, and a branch here mispredicts half the time.
+  for (let i = 0; i < out.length; i++) out[i] = 1 - 2 * +(data[i] < 0);
 
   return Tensor.fromOp(out, x.shape, [x], (grad) => {
-    x.accumulateGrad(straightThroughGrad(x.data, grad, clip));
+    if (!x.requiresGrad) return;
+    const gx = x.gradBuffer();
+    for (let i = 0; i < gx.length; i++) gx[i] += Math.abs(data[i]) <= clip ? grad[i] : 0;
   });
 }
 

@@ -88,6 +88,22 @@ export class Tensor {
     for (let i = 0; i < grad.length; i++) grad[i] += delta[i];
   }
 
+  /**
+   * Like accumulateGrad, but takes ownership of `delta` when no gradient exists
+   * yet, saving a copy. Only for arrays that the caller created and never reuses.
+   */
+  accumulateOwnedGrad(delta: Float32Array): void {
+    if (!this.requiresGrad) return;
+    if (this.grad === null) this.grad = delta;
+    else this.accumulateGrad(delta);
+  }
+
+  /** Returns the gradient array, creating it as zeros on first use, for ops that accumulate into it in place. */
+  gradBuffer(): Float32Array {
+    this.grad ??= new Float32Array(this.size);
+    return this.grad;
+  }
+
   /** Backpropagates from this tensor, which must be a scalar unless `seed` is given. */
   backward(seed?: Float32Array): void {
     if (seed === undefined && this.size !== 1) {
@@ -102,7 +118,7 @@ export class Tensor {
     }
   }
 
-  /** A copy that shares no autograd history. */
+  /** Returns a tensor on the same data without autograd history. */
   detach(): Tensor {
     return new Tensor(this.data, this.shape);
   }
