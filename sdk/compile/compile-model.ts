@@ -5,6 +5,8 @@ import { Dense } from '../layers/dense.js';
 import { Dropout } from '../layers/dropout.js';
 import type { Layer } from '../layers/layer.js';
 import type { Sequential } from '../layers/sequential.js';
+import { PackedTensor } from '../tensor/packed-tensor.js';
+import { Tensor } from '../tensor/tensor.js';
 import { foldThresholds } from './fold-threshold.js';
 import type { DenseEpilogue, PackedDenseLayer, PackedModel } from './graph.js';
 
@@ -99,7 +101,7 @@ function checkDense(dense: Dense, first: boolean): void {
   }
 }
 
-/** Packs sign(W) of a [inputs, units] latent kernel into rows of [units, ceil(inputs/32)] words. */
+/** Packs sign(W) of a [inputs, units] latent kernel along inputs, one row of words per unit. */
 function packKernel(dense: Dense): Uint32Array {
   const inputs = dense.inputs;
   const units = dense.units;
@@ -107,5 +109,5 @@ function packKernel(dense: Dense): Uint32Array {
   for (let i = 0; i < inputs; i++) {
     for (let u = 0; u < units; u++) transposed[u * inputs + i] = dense.kernel.data[i * units + u];
   }
-  return getBackend().packSigns(transposed, units, inputs);
+  return PackedTensor.fromTensor(new Tensor(transposed, [units, inputs]), getBackend()).words;
 }
