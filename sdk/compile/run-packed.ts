@@ -1,5 +1,5 @@
 import type { Backend } from '../backends/backend.js';
-import { ShapeError } from '../errors.js';
+import { QnnError, ShapeError } from '../errors.js';
 import { shapeSize } from '../tensor/tensor.js';
 import { applyEpilogue } from './epilogue.js';
 import type { PackedModel } from './graph.js';
@@ -14,6 +14,10 @@ export function runPacked(model: PackedModel, backend: Backend, samples: Uint8Ar
   const features = shapeSize(model.inputShape);
   if (samples.length % features !== 0) {
     throw new ShapeError(`packed model expects samples of ${features} bytes, got ${samples.length} bytes (not a multiple)`);
+  }
+  if (model.layers.length === 0 || model.layers[0].input !== 'uint8') {
+    // Limitation: sample-level sign packing for models with binary input is not implemented, so such models are rejected here.
+    throw new QnnError('runPacked feeds uint8 samples, so the first packed layer must take uint8 input');
   }
   const count = samples.length / features;
   const lastLayer = model.layers[model.layers.length - 1];

@@ -1,3 +1,4 @@
+import { logSumExpRow } from '../ops/softmax.js';
 import { Tensor } from '../tensor/tensor.js';
 import { checkScores } from './squared-hinge.js';
 
@@ -13,12 +14,9 @@ export function softmaxCrossEntropy(scores: Tensor, labels: ArrayLike<number>): 
 
   for (let b = 0; b < batch; b++) {
     const base = b * classes;
-    let max = -Infinity;
-    for (let c = 0; c < classes; c++) max = Math.max(max, scores.data[base + c]);
-    let sum = 0;
-    for (let c = 0; c < classes; c++) sum += Math.exp(scores.data[base + c] - max);
-    for (let c = 0; c < classes; c++) probabilities[base + c] = Math.exp(scores.data[base + c] - max) / sum;
-    total += Math.log(sum) + max - scores.data[base + labels[b]];
+    const logTotal = logSumExpRow(scores.data, base, classes);
+    for (let c = 0; c < classes; c++) probabilities[base + c] = Math.exp(scores.data[base + c] - logTotal);
+    total += logTotal - scores.data[base + labels[b]];
   }
 
   return Tensor.fromOp(Float32Array.of(total / batch), [], [scores], (grad) => {

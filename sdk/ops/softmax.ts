@@ -1,21 +1,14 @@
 import { ShapeError } from '../errors.js';
 import { Tensor, formatShape } from '../tensor/tensor.js';
 
-/**
- * log softmax along the last axis, computed as x - max - log(sum(exp(x - max)))
- * so large scores cannot overflow. Backward: dx = g - softmax * sum(g).
- */
+/** log softmax along the last axis, x - logsumexp(x). Backward: dx = g - softmax * sum(g). */
 export function logSoftmax(x: Tensor): Tensor {
   const { rows, cols } = lastAxisLayout(x);
   const out = new Float32Array(x.size);
 
   for (let r = 0; r < rows; r++) {
     const base = r * cols;
-    let max = -Infinity;
-    for (let c = 0; c < cols; c++) max = Math.max(max, x.data[base + c]);
-    let total = 0;
-    for (let c = 0; c < cols; c++) total += Math.exp(x.data[base + c] - max);
-    const logTotal = Math.log(total) + max;
+    const logTotal = logSumExpRow(x.data, base, cols);
     for (let c = 0; c < cols; c++) out[base + c] = x.data[base + c] - logTotal;
   }
 
@@ -38,11 +31,8 @@ export function softmax(x: Tensor): Tensor {
 
   for (let r = 0; r < rows; r++) {
     const base = r * cols;
-    let max = -Infinity;
-    for (let c = 0; c < cols; c++) max = Math.max(max, x.data[base + c]);
-    let total = 0;
-    for (let c = 0; c < cols; c++) total += Math.exp(x.data[base + c] - max);
-    for (let c = 0; c < cols; c++) out[base + c] = Math.exp(x.data[base + c] - max) / total;
+    const logTotal = logSumExpRow(x.data, base, cols);
+    for (let c = 0; c < cols; c++) out[base + c] = Math.exp(x.data[base + c] - logTotal);
   }
 
   return Tensor.fromOp(out, x.shape, [x], (grad) => {
@@ -55,6 +45,16 @@ export function softmax(x: Tensor): Tensor {
     }
     x.accumulateGrad(gx);
   });
+}
+
+/** log(sum(exp(row))) of values[base .. base + cols), shifted by the row maximum so large scores cannot overflow. */
+export function logSumExpRow(values: ArrayLike<number>, base: number, cols: number): number {
+  let max = -Infinity;
+  for (let c = 0; c < cols; c++) max = Math.max(max, values[base + c]);
+  if (max === -Infinity) return -Infinity;
+  let total = 0;
+  for (let c = 0; c < cols; c++) total += Math.exp(values[base + c] - max);
+  return Math.log(total) + max;
 }
 
 function lastAxisLayout(x: Tensor): { rows: number; cols: number } {
