@@ -1,17 +1,15 @@
 import { QnnError } from '../errors.js';
 
+// Decimal digits only, so '1e3' or '0x2' are not taken for integers.
+const DECIMAL_INTEGER = /^\d+$/;
+
 /** Parses a positive integer option value, naming the option when it is not one. */
 export function positiveInteger(value: string | undefined, option: string, fallback: number): number {
   if (value === undefined) return fallback;
   const parsed = Number(value);
-  if (!Number.isInteger(parsed) || parsed <= 0) throw new QnnError(`--${option} must be a positive integer, got '${value}'`);
-  return parsed;
-}
-
-export function nonNegativeInteger(value: string | undefined, option: string, fallback: number): number {
-  if (value === undefined) return fallback;
-  const parsed = Number(value);
-  if (!Number.isInteger(parsed) || parsed < 0) throw new QnnError(`--${option} must be a non-negative integer, got '${value}'`);
+  if (!DECIMAL_INTEGER.test(value) || !Number.isSafeInteger(parsed) || parsed <= 0) {
+    throw new QnnError(`--${option} must be a positive integer, got '${value}'`);
+  }
   return parsed;
 }
 

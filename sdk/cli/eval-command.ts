@@ -2,7 +2,7 @@ import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 
 import { selectBackend } from '../backends/select-backend.js';
-import { loadMnist, MNIST_CLASSES } from '../data/mnist.js';
+import { loadMnistTest, MNIST_CLASSES } from '../data/mnist.js';
 import { QnnError } from '../errors.js';
 import { loadQnn } from '../format/qnn-file.js';
 import { classificationError } from '../training/metrics.js';
@@ -46,19 +46,19 @@ export async function evalCommand(argv: string[]): Promise<void> {
   const testLimit = values['test-limit'] === undefined ? undefined : positiveInteger(values['test-limit'], 'test-limit', 0);
   const backend = await selectBackend(values.backend);
   const model = await loadQnn(modelPath);
-  const mnist = await loadMnist({ dir: values['data-dir'], trainLimit: 1, testLimit });
-  const features = mnist.test.rows * mnist.test.cols;
+  const test = await loadMnistTest({ dir: values['data-dir'], testLimit });
+  const features = test.rows * test.cols;
   if (model.inputShape.reduce((a, b) => a * b, 1) !== features) {
     throw new QnnError(`${modelPath}: model input shape [${model.inputShape.join(', ')}] does not match MNIST's ${features} pixels`);
   }
 
-  const { scores, imagesPerSecond } = timePackedInference(model, backend, mnist.test.images, mnist.test.count);
-  const testError = classificationError(scores, mnist.test.labels, MNIST_CLASSES);
-  const result = { modelPath, backend: backend.name, testImages: mnist.test.count, testError, packedImagesPerSecond: imagesPerSecond };
+  const { scores, imagesPerSecond } = timePackedInference(model, backend, test.images, test.count);
+  const testError = classificationError(scores, test.labels, MNIST_CLASSES);
+  const result = { modelPath, backend: backend.name, testImages: test.count, testError, packedImagesPerSecond: imagesPerSecond };
 
   if (values.json) {
     process.stdout.write(`${JSON.stringify(result)}\n`);
     return;
   }
-  process.stdout.write(`${modelPath}: test error ${(100 * testError).toFixed(2)}% on ${mnist.test.count} images, ${Math.round(imagesPerSecond)} images/s (${backend.name})\n`);
+  process.stdout.write(`${modelPath}: test error ${(100 * testError).toFixed(2)}% on ${test.count} images, ${Math.round(imagesPerSecond)} images/s (${backend.name})\n`);
 }

@@ -39,7 +39,8 @@ main(process.argv.slice(2)).then(
   (error: unknown) => {
     // Expected failures (bad input, bad files, bad options) print one line; anything else is a bug and keeps its stack.
     if (error instanceof QnnError || (error instanceof TypeError && 'code' in error && String(error.code).startsWith('ERR_PARSE_ARGS'))) {
-      process.stderr.write(`qnn: ${error.message}\n`);
+      // Node's argument-parser messages run over several lines, so they are joined into one.
+      process.stderr.write(`qnn: ${error.message.replace(/\s*\n\s*/g, ' ')}\n`);
     } else {
       process.stderr.write(`qnn: unexpected error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
     }

@@ -21,20 +21,20 @@ export class EpochProgress {
       this.seen = 0;
       this.bar = new cliProgress.SingleBar(
         {
-          format: `epoch ${report.epoch + 1} [{bar}] {percentage}% | batch {value}/{total} | loss {loss} | accuracy {accuracy}% | {duration}s`,
+          format: `epoch ${report.epoch + 1} [{bar}] {percentage}% | batch {value}/{total} | loss {loss} | accuracy {accuracy} | {duration}s`,
           stream: process.stderr,
           hideCursor: true,
         },
         cliProgress.Presets.shades_classic,
       );
-      this.bar.start(report.batches, 0, { loss: '-', accuracy: '-' });
+      this.bar.start(report.batches, 0, { loss: '...', accuracy: '...' });
     }
     this.lossSum += report.loss;
     this.accuracySum += report.accuracy;
     this.seen++;
     this.bar?.update(report.batch + 1, {
       loss: (this.lossSum / this.seen).toFixed(4),
-      accuracy: ((100 * this.accuracySum) / this.seen).toFixed(2),
+      accuracy: `${((100 * this.accuracySum) / this.seen).toFixed(2)}%`,
     });
   }
 

