@@ -1,6 +1,9 @@
 import { ShapeError } from '../errors.js';
 import { Random } from '../random.js';
 import { Tensor, formatShape, shapeSize } from '../tensor/tensor.js';
+import { type EpochReport, type FitOptions, fit } from '../training/fit.js';
+import { classificationError } from '../training/metrics.js';
+import { checkSampleCount } from '../training/samples.js';
 import { type ForwardContext, type Layer, type Parameter } from './layer.js';
 
 /** A stack of layers applied in order to [batch, ...inputShape] tensors. */
@@ -56,6 +59,20 @@ export class Sequential {
     return out;
   }
 
+  /** Trains the model with mini-batch gradient descent; see `fit` in sdk/training/fit.ts for the options. */
+  fit(inputs: Float32Array, labels: ArrayLike<number>, options: FitOptions): EpochReport[] {
+    return fit(this, inputs, labels, options);
+  }
+
+  /** Classification error and accuracy on labelled samples, in inference mode. */
+  evaluate(inputs: Float32Array, labels: ArrayLike<number>, batchSize = 500): { error: number; accuracy: number; scores: Float32Array } {
+    const count = checkSampleCount(inputs, shapeSize(this.inputShape));
+    if (labels.length !== count) throw new ShapeError(`evaluate: ${count} samples but ${labels.length} labels`);
+    const scores = this.predict(inputs, batchSize);
+    const error = classificationError(scores, labels, shapeSize(this.outputShape));
+    return { error, accuracy: 1 - error, scores };
+  }
+
   /** Class scores for `count` samples stored flat in `inputs`, in inference mode, batch by batch. */
   predict(inputs: Float32Array, batchSize = 500): Float32Array {
     const features = shapeSize(this.inputShape);
@@ -71,11 +88,4 @@ export class Sequential {
     }
     return scores;
   }
-}
-
-export function checkSampleCount(inputs: ArrayLike<number>, features: number): number {
-  if (inputs.length % features !== 0) {
-    throw new ShapeError(`input length ${inputs.length} is not a multiple of the ${features} features per sample`);
-  }
-  return inputs.length / features;
 }

@@ -1,11 +1,12 @@
 import { QnnError, ShapeError } from '../errors.js';
 import type { ForwardContext } from '../layers/layer.js';
-import { checkSampleCount, type Sequential } from '../layers/sequential.js';
+import type { Sequential } from '../layers/sequential.js';
 import { type LossName, losses } from '../losses/index.js';
 import type { Adam } from '../optimizers/adam.js';
 import { Random } from '../random.js';
 import { Tensor, shapeSize } from '../tensor/tensor.js';
 import { argmax } from './metrics.js';
+import { checkSampleCount } from './samples.js';
 
 export interface BatchReport {
   epoch: number;

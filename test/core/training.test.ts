@@ -3,6 +3,7 @@ import { describe, test } from 'node:test';
 
 import {
   Adam,
+  argmax,
   BatchNorm,
   Dense,
   Dropout,
@@ -331,5 +332,38 @@ describe('fit input checks', () => {
 
     assert.ok(error instanceof QnnError, `expected QnnError, got ${error.name}`);
     assert.match(error.message, /\b53\b/, `message does not name the input length: ${error.message}`);
+  });
+});
+
+describe('Sequential fit and evaluate', () => {
+  test('fit method equals fit function', () => {
+    const data = syntheticData(7, 32);
+    const viaMethod = buildModel(5);
+    const viaFunction = buildModel(5);
+
+    viaMethod.fit(data.inputs, data.labels, fitOptions(4));
+    fit(viaFunction, data.inputs, data.labels, fitOptions(4));
+
+    assert.deepEqual(snapshotState(viaMethod), snapshotState(viaFunction));
+  });
+
+  test('evaluate error matches predictions', () => {
+    const data = syntheticData(8, 40);
+    const model = buildModel(6);
+    model.fit(data.inputs, data.labels, fitOptions(4));
+
+    const { error, accuracy, scores } = model.evaluate(data.inputs, data.labels);
+
+    const predicted = argmax(model.predict(data.inputs), 40, CLASSES);
+    const wrong = Array.from(predicted).filter((label, i) => label !== data.labels[i]).length;
+    assert.equal(error, wrong / 40);
+    assert.equal(accuracy, 1 - wrong / 40);
+    assert.equal(scores.length, 40 * CLASSES);
+  });
+
+  test('evaluate rejects label count', () => {
+    const data = syntheticData(9, 10);
+
+    assert.throws(() => buildModel(1).evaluate(data.inputs, data.labels.subarray(0, 7)), /10 samples but 7 labels/);
   });
 });
