@@ -62,7 +62,7 @@ function packPlaneWords32Simd(src: usize, dst: usize, planeBytes: usize): i32 {
 }
 
 /** Splits each row of x into 8 packed bit-planes and stores the row sums of x. */
-function packBitPlanes(x: usize, m: i32, k: i32, planes: usize, rowSums: usize): void {
+export function packBitPlanes(x: usize, m: i32, k: i32, planes: usize, rowSums: usize): void {
   const words = (k + 31) >> 5;
   const fullWords = k >> 5;
   const tail = k & 31;

@@ -5,11 +5,16 @@
  * places operands and scratch from heapBase() upwards and grows the memory
  * itself. The module is built with --runtime stub and uses no managed objects.
  */
+export { binaryConv2d, binaryConv2dScratchBytes } from './binary-conv2d';
 export { binaryGemm } from './binary-gemm';
+export { binaryGemmThresholdPack } from './binary-gemm-threshold';
+export { binaryMaxPool2d } from './binary-max-pool2d';
 export { bitplaneGemm, bitplaneGemmScratchBytes } from './bitplane-gemm';
+export { bitplaneGemmBits } from './bitplane-gemm-bits';
 export { floatGemm, floatGemmScratchBytes } from './float-gemm';
 export { packSigns } from './pack-signs';
 export { popcountBytes16 } from './popcount-probe';
+export { popcountRoofline } from './popcount-roofline';
 export { thresholdPack } from './threshold-pack';
 
 /** Returns the first byte address past the module's static data; the host owns everything from here on. */

@@ -13,7 +13,7 @@
  * Number of v128 popcounts a u8 lane can absorb before it must be widened:
  * i8x16.popcnt yields at most 8 per lane and 31 * 8 = 248 <= 255.
  */
-const VECTORS_PER_WIDEN: i32 = 31;
+export const VECTORS_PER_WIDEN: i32 = 31;
 
 @inline
 function combine(a: v128, b: v128, useAnd: bool): v128 {
@@ -22,7 +22,7 @@ function combine(a: v128, b: v128, useAnd: bool): v128 {
 
 /** Widens sixteen u8 lane counts to four u32 lanes (pairwise sums, no overflow). */
 @inline
-function widenCounts(counts: v128): v128 {
+export function widenCounts(counts: v128): v128 {
   return i32x4.extadd_pairwise_i16x8_u(i16x8.extadd_pairwise_i8x16_u(counts));
 }
 
@@ -31,7 +31,7 @@ function widenCounts(counts: v128): v128 {
  * zero-fills the rest, so the tail goes through the same popcount as a full vector.
  */
 @inline
-function loadTailWords(ptr: usize, tailWords: i32): v128 {
+export function loadTailWords(ptr: usize, tailWords: i32): v128 {
   if (tailWords == 1) return v128.load32_zero(ptr);
   if (tailWords == 2) return v128.load64_zero(ptr);
   return v128.load32_lane(ptr, v128.load64_zero(ptr), 2, 8);
@@ -42,7 +42,7 @@ function loadTailWords(ptr: usize, tailWords: i32): v128 {
  * lanes of vector j.
  */
 @inline
-function sumLanes4(s0: v128, s1: v128, s2: v128, s3: v128): v128 {
+export function sumLanes4(s0: v128, s1: v128, s2: v128, s3: v128): v128 {
   // [s0.0+s0.2, s1.0+s1.2, s0.1+s0.3, s1.1+s1.3] and the same for s2, s3.
   const s01 = i32x4.add(i32x4.shuffle(s0, s1, 0, 4, 1, 5), i32x4.shuffle(s0, s1, 2, 6, 3, 7));
   const s23 = i32x4.add(i32x4.shuffle(s2, s3, 0, 4, 1, 5), i32x4.shuffle(s2, s3, 2, 6, 3, 7));
@@ -101,7 +101,7 @@ export function popcountRows4Simd(a: usize, b: usize, rowBytes: usize, words: i3
 
 /**
  * Counts one row a against one row b with 64-bit popcounts. Serves the
- * scalar build and the last n mod 4 columns of the SIMD build.
+ * scalar bit-plane GEMMs and the last n mod 4 columns of every GEMM.
  */
 @inline
 export function popcountRow(a: usize, b: usize, words: i32, useAnd: bool): i32 {

@@ -45,6 +45,53 @@ export interface Backend {
   bitplaneGemm(x: Uint8Array, w: Uint32Array, m: number, n: number, k: number): Int32Array;
 
   /**
+   * k-bit GEMM by plane decomposition: unsigned activations x[m,i] in [0, 2^activationBits)
+   * (uint8 [M,K]) against signed odd weights w[n,i] = sum_{j<weightBits} 2^j * s_j[n,i], s_j in {-1,+1},
+   * stored as weightBits sign planes per row: w is [N, weightBits, ceil(K/32)] words, plane j of row n at
+   * words (n * weightBits + j) * ceil(K/32). out[M,N] = sum_{p,j} 2^(p+j) * (popcount(x_p) - 2 * popcount(x_p AND s_j)).
+   * With weightBits = 1 and activationBits = 8 it equals bitplaneGemm.
+   */
+  bitplaneGemmBits(
+    x: Uint8Array,
+    activationBits: number,
+    w: Uint32Array,
+    weightBits: number,
+    m: number,
+    n: number,
+    k: number,
+  ): Int32Array;
+
+  /**
+   * Fused binary GEMM + threshold + pack: the packed signs of thresholdPack(binaryGemm(a, b), ...)
+   * without materializing the int32 accumulators, so a hidden layer's output leaves the kernel
+   * packed for the next layer. Returns [M, ceil(N/32)] words.
+   */
+  binaryGemmThresholdPack(
+    a: Uint32Array,
+    b: Uint32Array,
+    m: number,
+    n: number,
+    k: number,
+    thresholds: Int32Array,
+    directions: Int8Array,
+  ): Uint32Array;
+
+  /**
+   * Binary 2-D convolution over NHWC activations packed along channels:
+   * input [N, H, W, ceil(C/32)] words, weights [O, KH, KW, ceil(C/32)] words (same layout per filter),
+   * output int32 [N, OH, OW, O] = sum over taps and channels of x * w. Taps that fall in the padding
+   * take the value `padValue` (+1, 0 or -1) for every channel, so the result is exact for each padding.
+   */
+  binaryConv2d(input: Uint32Array, weights: Uint32Array, shape: BinaryConv2dShape): Int32Array;
+
+  /**
+   * Binary max-pooling on packed NHWC signs: the max of signs is +1 when any input is +1, so each
+   * output word is the AND of the window's words (bit 1 means -1). VALID windows only.
+   * Returns [N, OH, OW, ceil(C/32)] words.
+   */
+  binaryMaxPool2d(input: Uint32Array, shape: MaxPool2dShape): Uint32Array;
+
+  /**
    * Threshold and pack: turns integer accumulators acc[rows, cols] into packed signs
    * [rows, ceil(cols/32)]. Column c is +1 when acc >= thresholds[c] if directions[c] = 1,
    * and when acc <= thresholds[c] if directions[c] = -1; otherwise its bit is set (-1).
@@ -56,6 +103,38 @@ export interface Backend {
     thresholds: Int32Array,
     directions: Int8Array,
   ): Uint32Array;
+}
+
+export interface BinaryConv2dShape {
+  batch: number;
+  height: number;
+  width: number;
+  channels: number;
+  outChannels: number;
+  kernelHeight: number;
+  kernelWidth: number;
+  strideHeight: number;
+  strideWidth: number;
+  /** 'same': output ceil(H / stride), padding split as TensorFlow does (extra row/column at the end); 'valid': no padding. */
+  padding: 'same' | 'valid';
+  /** Value of padded taps: 1 ("one padding", free in packed form), 0 (zero padding) or -1. */
+  padValue: 1 | 0 | -1;
+}
+
+export interface MaxPool2dShape {
+  batch: number;
+  height: number;
+  width: number;
+  channels: number;
+  poolHeight: number;
+  poolWidth: number;
+  strideHeight: number;
+  strideWidth: number;
+}
+
+/** Output height and width of a convolution or pooling window, with TensorFlow's SAME/VALID rules. */
+export function windowOutputSize(size: number, window: number, stride: number, padding: 'same' | 'valid'): number {
+  return padding === 'same' ? Math.ceil(size / stride) : Math.floor((size - window) / stride) + 1;
 }
 
 /** Number of 32-bit words that hold k packed signs. */

@@ -1,5 +1,7 @@
-import { type Backend, wordsPerRow } from './backend.js';
+import { QnnError } from '../errors.js';
+import { type Backend, type BinaryConv2dShape, type MaxPool2dShape, wordsPerRow } from './backend.js';
 import { popcount32 } from './popcount.js';
+import { binaryConv2dReference, binaryMaxPool2dReference } from './reference-conv.js';
 
 /**
  * Plain TypeScript kernels: the oracle every other backend is tested against.
@@ -74,6 +76,61 @@ export class ReferenceBackend implements Backend {
       }
     }
     return out;
+  }
+
+  binaryConv2d(input: Uint32Array, weights: Uint32Array, shape: BinaryConv2dShape): Int32Array {
+    return binaryConv2dReference(input, weights, shape);
+  }
+
+  binaryMaxPool2d(input: Uint32Array, shape: MaxPool2dShape): Uint32Array {
+    return binaryMaxPool2dReference(input, shape);
+  }
+
+  /** Decodes each weight from its sign planes and sums x * w directly, without the plane identity. */
+  bitplaneGemmBits(
+    x: Uint8Array,
+    activationBits: number,
+    w: Uint32Array,
+    weightBits: number,
+    m: number,
+    n: number,
+    k: number,
+  ): Int32Array {
+    for (const [name, bits] of [['activationBits', activationBits], ['weightBits', weightBits]] as const) {
+      if (!Number.isInteger(bits) || bits < 1 || bits > 8) {
+        throw new QnnError(`bitplaneGemmBits: ${name} = ${bits} is invalid, expected an integer from 1 to 8`);
+      }
+    }
+    const words = wordsPerRow(k);
+    const out = new Int32Array(m * n);
+
+    for (let j = 0; j < n; j++) {
+      const weights = new Int32Array(k);
+      for (let i = 0; i < k; i++) {
+        for (let plane = 0; plane < weightBits; plane++) {
+          const negative = (w[(j * weightBits + plane) * words + (i >>> 5)] >>> (i & 31)) & 1;
+          weights[i] += negative ? -(2 ** plane) : 2 ** plane;
+        }
+      }
+      for (let r = 0; r < m; r++) {
+        let sum = 0;
+        for (let i = 0; i < k; i++) sum += x[r * k + i] * weights[i];
+        out[r * n + j] = sum;
+      }
+    }
+    return out;
+  }
+
+  binaryGemmThresholdPack(
+    a: Uint32Array,
+    b: Uint32Array,
+    m: number,
+    n: number,
+    k: number,
+    thresholds: Int32Array,
+    directions: Int8Array,
+  ): Uint32Array {
+    return this.thresholdPack(this.binaryGemm(a, b, m, n, k), m, n, thresholds, directions);
   }
 
   thresholdPack(

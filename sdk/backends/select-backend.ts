@@ -1,7 +1,7 @@
 import { QnnError } from '../errors.js';
 import type { Backend } from './backend.js';
 import { ReferenceBackend } from './reference-backend.js';
-import { createWasmBackend } from './wasm-backend.js';
+import { createWasmBackend } from './create-wasm-backend.js';
 
 export const BACKEND_NAMES = ['auto', 'wasm', 'wasm-simd', 'wasm-scalar', 'reference'] as const;
 export type BackendName = (typeof BACKEND_NAMES)[number];

@@ -1,18 +1,13 @@
 import { ShapeError, QnnError } from '../errors.js';
-import { type Backend, wordsPerRow } from './backend.js';
-import {
-  type WasmBuild,
-  defaultWasmUrl,
-  instantiateWasm,
-  isWasmSimdSupported,
-  readWasmBytes,
-} from './wasm-loader.js';
+import { type Backend, type BinaryConv2dShape, type MaxPool2dShape, windowOutputSize, wordsPerRow } from './backend.js';
+import type { WasmBuild } from './wasm-loader.js';
 import { WasmHeap } from './wasm-memory.js';
+import { binaryConv2dGeometry, checkBinaryConv2d, checkBinaryMaxPool2d } from './reference-conv.js';
 
 export { isWasmSimdSupported } from './wasm-loader.js';
 
 /** Exports of the module built from asm/index.ts. Pointers are byte offsets into `memory`. */
-interface QnnWasmExports {
+export interface QnnWasmExports {
   readonly memory: WebAssembly.Memory;
   heapBase(): number;
   isSimdBuild(): number;
@@ -34,6 +29,63 @@ interface QnnWasmExports {
     scratch: number,
   ): void;
   popcountBytes16(src: number, dst: number): void;
+  popcountRoofline(data: number, words: number, iterations: number): number;
+  binaryGemmThresholdPack(
+    a: number,
+    b: number,
+    m: number,
+    n: number,
+    k: number,
+    thresholds: number,
+    directions: number,
+    out: number,
+  ): void;
+  bitplaneGemmBits(
+    x: number,
+    activationBits: number,
+    w: number,
+    weightBits: number,
+    m: number,
+    n: number,
+    k: number,
+    out: number,
+    scratch: number,
+  ): void;
+  binaryConv2dScratchBytes(outChannels: number, kernelHeight: number, kernelWidth: number): number;
+  binaryConv2d(
+    input: number,
+    weights: number,
+    out: number,
+    scratch: number,
+    batch: number,
+    height: number,
+    width: number,
+    channels: number,
+    outChannels: number,
+    kernelHeight: number,
+    kernelWidth: number,
+    strideHeight: number,
+    strideWidth: number,
+    padTop: number,
+    padLeft: number,
+    outHeight: number,
+    outWidth: number,
+    padValue: number,
+  ): void;
+  binaryMaxPool2d(
+    input: number,
+    out: number,
+    batch: number,
+    height: number,
+    width: number,
+    channels: number,
+    poolHeight: number,
+    poolWidth: number,
+    strideHeight: number,
+    strideWidth: number,
+    outHeight: number,
+    outWidth: number,
+  ): void;
 }
 
 const REQUIRED_EXPORTS: readonly (keyof QnnWasmExports)[] = [
@@ -48,6 +100,12 @@ const REQUIRED_EXPORTS: readonly (keyof QnnWasmExports)[] = [
   'floatGemmScratchBytes',
   'floatGemm',
   'popcountBytes16',
+  'popcountRoofline',
+  'binaryGemmThresholdPack',
+  'bitplaneGemmBits',
+  'binaryConv2dScratchBytes',
+  'binaryConv2d',
+  'binaryMaxPool2d',
 ];
 
 export interface WasmBackendOptions {
@@ -66,12 +124,28 @@ export interface WasmBackendOptions {
    * read with fs for file: URLs under Node and with fetch elsewhere.
    */
   wasmUrl?: string | URL;
+  /**
+   * Threads that split binaryGemm, binaryGemmThresholdPack, bitplaneGemm and
+   * matmul by output rows: a positive integer, or 'auto' for the core count
+   * capped at 8. Default 1. Where SharedArrayBuffer or worker threads are
+   * unavailable the backend uses 1 thread; `backend.threads` is the count
+   * chosen. A backend with threads needs dispose() to stop its workers.
+   * With more than 1, wasmBytes/wasmUrl must hold a threads build
+   * (qnn-simd-threads.wasm or qnn-scalar-threads.wasm).
+   */
+  threads?: number | 'auto';
+  /**
+   * Smallest share of a threaded call, in multiply-adds (M * N * K, times 8
+   * for bitplaneGemm), worth its own thread. Smaller calls use fewer threads
+   * or the calling thread alone. Default 2^20.
+   */
+  minOpsPerThread?: number;
 }
 
 /** Largest dimension the kernels accept, because they take dimensions as i32. */
 const MAX_DIM = 0x7fffffff;
 
-function checkDims(kernel: string, dims: Record<string, number>): void {
+export function checkDims(kernel: string, dims: Record<string, number>): void {
   for (const [name, value] of Object.entries(dims)) {
     if (!Number.isInteger(value) || value < 0 || value > MAX_DIM) {
       throw new ShapeError(`${kernel}: ${name} = ${value} is invalid, expected an integer from 0 to ${MAX_DIM}`);
@@ -80,7 +154,7 @@ function checkDims(kernel: string, dims: Record<string, number>): void {
 }
 
 /** Throws a ShapeError unless `array` has `expected` elements. `layout` states the expected shape, e.g. "m * k = 3 * 4". */
-function checkLength(kernel: string, name: string, array: ArrayLike<number>, expected: number, layout: string): void {
+export function checkLength(kernel: string, name: string, array: ArrayLike<number>, expected: number, layout: string): void {
   if (array.length !== expected) {
     throw new ShapeError(`${kernel}: ${name} has ${array.length} elements, expected ${layout} = ${expected}`);
   }
@@ -93,13 +167,17 @@ function checkLength(kernel: string, name: string, array: ArrayLike<number>, exp
  * ownership of their arrays. Create one with createWasmBackend.
  */
 export class WasmBackend implements Backend {
-  readonly name: 'wasm-simd' | 'wasm-scalar';
+  /** 'wasm-simd' or 'wasm-scalar', with the thread count appended when above 1, e.g. 'wasm-simd-2t'. */
+  readonly name: string;
   /** Build of the compiled module that runs the kernels. */
   readonly build: WasmBuild;
-  private readonly kernels: QnnWasmExports;
-  private readonly heap: WasmHeap;
+  /** Threads that run the kernels: 1, or more in a threaded backend from wasm-threads.ts. */
+  readonly threads: number;
+  protected readonly kernels: QnnWasmExports;
+  protected readonly heap: WasmHeap;
 
-  constructor(instance: WebAssembly.Instance) {
+  /** `threads` is set by the threaded backend of wasm-threads.ts, which runs the workers. */
+  constructor(instance: WebAssembly.Instance, threads = 1) {
     const exports = instance.exports as unknown as QnnWasmExports;
     const missing = REQUIRED_EXPORTS.filter((name) => !(name in exports));
     if (missing.length > 0) {
@@ -111,7 +189,8 @@ export class WasmBackend implements Backend {
 
     this.kernels = exports;
     this.build = exports.isSimdBuild() ? 'simd' : 'scalar';
-    this.name = this.build === 'simd' ? 'wasm-simd' : 'wasm-scalar';
+    this.threads = threads;
+    this.name = threads > 1 ? `wasm-${this.build}-${threads}t` : `wasm-${this.build}`;
     this.heap = new WasmHeap(exports.memory, exports.heapBase() >>> 0);
   }
 
@@ -188,6 +267,142 @@ export class WasmBackend implements Backend {
     return this.heap.readInt32(outPtr, m * n);
   }
 
+  binaryConv2d(input: Uint32Array, weights: Uint32Array, shape: BinaryConv2dShape): Int32Array {
+    checkBinaryConv2d('binaryConv2d', input, weights, shape);
+
+    const { outHeight, outWidth, padTop, padLeft } = binaryConv2dGeometry(shape);
+    const outLength = shape.batch * outHeight * outWidth * shape.outChannels;
+    const scratchBytes = this.kernels.binaryConv2dScratchBytes(shape.outChannels, shape.kernelHeight, shape.kernelWidth);
+    const [inputPtr, weightsPtr, outPtr, scratchPtr] = this.heap.reserve('binaryConv2d', [
+      input.byteLength,
+      weights.byteLength,
+      outLength * 4,
+      scratchBytes,
+    ]);
+    this.heap.write(inputPtr, input);
+    this.heap.write(weightsPtr, weights);
+
+    this.kernels.binaryConv2d(
+      inputPtr,
+      weightsPtr,
+      outPtr,
+      scratchPtr,
+      shape.batch,
+      shape.height,
+      shape.width,
+      shape.channels,
+      shape.outChannels,
+      shape.kernelHeight,
+      shape.kernelWidth,
+      shape.strideHeight,
+      shape.strideWidth,
+      padTop,
+      padLeft,
+      outHeight,
+      outWidth,
+      shape.padValue,
+    );
+    return this.heap.readInt32(outPtr, outLength);
+  }
+
+  binaryMaxPool2d(input: Uint32Array, shape: MaxPool2dShape): Uint32Array {
+    checkBinaryMaxPool2d('binaryMaxPool2d', input, shape);
+
+    const outHeight = windowOutputSize(shape.height, shape.poolHeight, shape.strideHeight, 'valid');
+    const outWidth = windowOutputSize(shape.width, shape.poolWidth, shape.strideWidth, 'valid');
+    const outLength = shape.batch * outHeight * outWidth * wordsPerRow(shape.channels);
+    const [inputPtr, outPtr] = this.heap.reserve('binaryMaxPool2d', [input.byteLength, outLength * 4]);
+    this.heap.write(inputPtr, input);
+
+    this.kernels.binaryMaxPool2d(
+      inputPtr,
+      outPtr,
+      shape.batch,
+      shape.height,
+      shape.width,
+      shape.channels,
+      shape.poolHeight,
+      shape.poolWidth,
+      shape.strideHeight,
+      shape.strideWidth,
+      outHeight,
+      outWidth,
+    );
+    return this.heap.readUint32(outPtr, outLength);
+  }
+
+  bitplaneGemmBits(
+    x: Uint8Array,
+    activationBits: number,
+    w: Uint32Array,
+    weightBits: number,
+    m: number,
+    n: number,
+    k: number,
+  ): Int32Array {
+    checkDims('bitplaneGemmBits', { m, n, k });
+    checkPlaneBits('activationBits', activationBits);
+    checkPlaneBits('weightBits', weightBits);
+    const words = wordsPerRow(k);
+    checkLength('bitplaneGemmBits', 'x', x, m * k, `m * k = ${m} * ${k}`);
+    checkLength('bitplaneGemmBits', 'w', w, n * weightBits * words, `n * weightBits * ceil(k / 32) = ${n} * ${weightBits} * ${words}`);
+    checkActivationRange(x, activationBits);
+    // The kernel's i32 arithmetic wraps, so it is exact only while the largest possible |out| fits in i32.
+    const maxMagnitude = (2 ** activationBits - 1) * (2 ** weightBits - 1) * k;
+    if (maxMagnitude > MAX_DIM) {
+      throw new QnnError(
+        `bitplaneGemmBits: k = ${k} with activationBits = ${activationBits} and weightBits = ${weightBits} can reach ` +
+          `|out| = ${maxMagnitude}, past the int32 maximum ${MAX_DIM}. Split k into shorter partial sums`,
+      );
+    }
+
+    const scratchBytes = this.kernels.bitplaneGemmScratchBytes(m, k);
+    const [xPtr, wPtr, outPtr, scratchPtr] = this.heap.reserve('bitplaneGemmBits', [
+      x.byteLength,
+      w.byteLength,
+      m * n * 4,
+      scratchBytes,
+    ]);
+    this.heap.write(xPtr, x);
+    this.heap.write(wPtr, w);
+
+    this.kernels.bitplaneGemmBits(xPtr, activationBits, wPtr, weightBits, m, n, k, outPtr, scratchPtr);
+    return this.heap.readInt32(outPtr, m * n);
+  }
+
+  binaryGemmThresholdPack(
+    a: Uint32Array,
+    b: Uint32Array,
+    m: number,
+    n: number,
+    k: number,
+    thresholds: Int32Array,
+    directions: Int8Array,
+  ): Uint32Array {
+    checkDims('binaryGemmThresholdPack', { m, n, k });
+    const words = wordsPerRow(k);
+    checkLength('binaryGemmThresholdPack', 'a', a, m * words, `m * ceil(k / 32) = ${m} * ${words}`);
+    checkLength('binaryGemmThresholdPack', 'b', b, n * words, `n * ceil(k / 32) = ${n} * ${words}`);
+    checkLength('binaryGemmThresholdPack', 'thresholds', thresholds, n, 'n');
+    checkLength('binaryGemmThresholdPack', 'directions', directions, n, 'n');
+
+    const outWords = wordsPerRow(n);
+    const [aPtr, bPtr, thresholdsPtr, directionsPtr, outPtr] = this.heap.reserve('binaryGemmThresholdPack', [
+      a.byteLength,
+      b.byteLength,
+      thresholds.byteLength,
+      directions.byteLength,
+      m * outWords * 4,
+    ]);
+    this.heap.write(aPtr, a);
+    this.heap.write(bPtr, b);
+    this.heap.write(thresholdsPtr, thresholds);
+    this.heap.write(directionsPtr, directions);
+
+    this.kernels.binaryGemmThresholdPack(aPtr, bPtr, m, n, k, thresholdsPtr, directionsPtr, outPtr);
+    return this.heap.readUint32(outPtr, m * outWords);
+  }
+
   thresholdPack(
     acc: Int32Array,
     rows: number,
@@ -215,6 +430,9 @@ export class WasmBackend implements Backend {
     return this.heap.readUint32(outPtr, rows * words);
   }
 
+  /** Stops the backend's worker threads. A one-thread backend has none, so this does nothing here. */
+  async dispose(): Promise<void> {}
+
   /**
    * Test hook: returns the population count of each of 16 bytes, computed by
    * i8x16.popcnt in the SIMD build and by scalar popcnt in the scalar build.
@@ -228,51 +446,47 @@ export class WasmBackend implements Backend {
     this.kernels.popcountBytes16(srcPtr, dstPtr);
     return this.heap.readUint8(dstPtr, 16);
   }
-}
 
-function parseWasmUrl(url: string | URL): URL {
-  if (url instanceof URL) return url;
-  try {
-    return new URL(url);
-  } catch {
-    throw new QnnError(
-      `wasmUrl '${url}' is not an absolute URL. Pass an absolute URL or a URL object ` +
-        "such as new URL('./qnn-simd.wasm', import.meta.url)",
-    );
+  /**
+   * Benchmark hook: runs the binaryGemm inner loop (one 2 x 4 tile at K = 4096)
+   * `iterations` times on 3 KiB of L1-resident data and returns the binary
+   * multiply-accumulates done, 2 * 4 * 4096 per iteration. The caller times the
+   * call, so MACs per second is the ceiling binaryGemm can reach on this build.
+   */
+  popcountRoofline(iterations: number): number {
+    if (!Number.isInteger(iterations) || iterations < 0 || iterations > MAX_DIM) {
+      throw new QnnError(`popcountRoofline: iterations = ${iterations} is invalid, expected an integer from 0 to ${MAX_DIM}`);
+    }
+
+    const rows = Uint32Array.from({ length: 6 * ROOFLINE_WORDS }, (_, i) => Math.imul(i + 1, 0x9e3779b1) >>> 0);
+    // Six rows, then 32 bytes where the kernel stores the tile's 2 x 4 results.
+    const [dataPtr] = this.heap.reserve('popcountRoofline', [rows.byteLength + 32]);
+    this.heap.write(dataPtr, rows);
+
+    this.kernels.popcountRoofline(dataPtr, ROOFLINE_WORDS, iterations);
+    return iterations * 8 * 32 * ROOFLINE_WORDS;
   }
 }
 
-/**
- * Loads a compiled qnn module and returns a backend running it. Picks the SIMD
- * build when the host validates a SIMD module, unless `options.simd` forces a
- * build. Throws a QnnError when SIMD is forced but unsupported, when the module
- * cannot be read or compiled, or when `wasmBytes`/`wasmUrl` hold the other
- * build than the one `simd` forces.
- */
-export async function createWasmBackend(options: WasmBackendOptions = {}): Promise<WasmBackend> {
-  const simdSupported = isWasmSimdSupported();
-  if (options.simd === true && !simdSupported) {
+/** Words per row in popcountRoofline: K = 4096, the K of the benchmark's large cases. */
+const ROOFLINE_WORDS = 128;
+
+/** Throws a QnnError unless `bits` is an integer bit width from 1 to 8. */
+function checkPlaneBits(name: string, bits: number): void {
+  if (!Number.isInteger(bits) || bits < 1 || bits > 8) {
+    throw new QnnError(`bitplaneGemmBits: ${name} = ${bits} is invalid, expected an integer from 1 to 8`);
+  }
+}
+
+/** Throws a QnnError naming the first element of x that does not fit in `activationBits` bits. */
+function checkActivationRange(x: Uint8Array, activationBits: number): void {
+  const limit = 2 ** activationBits;
+  if (limit > 255) return;
+  const index = x.findIndex((value) => value >= limit);
+  if (index >= 0) {
     throw new QnnError(
-      'WebAssembly SIMD was requested (simd: true) but this host does not support it. ' +
-        'Omit the simd option or pass simd: false to use the scalar build',
+      `bitplaneGemmBits: x[${index}] = ${x[index]} does not fit in activationBits = ${activationBits} ` +
+        `(expected 0 to ${limit - 1}). Raise activationBits or requantize x`,
     );
   }
-  const build: WasmBuild = (options.simd ?? simdSupported) ? 'simd' : 'scalar';
-
-  let bytes: BufferSource;
-  let source: string;
-  if (options.wasmBytes !== undefined) {
-    bytes = options.wasmBytes;
-    source = 'options.wasmBytes';
-  } else {
-    const url = options.wasmUrl === undefined ? defaultWasmUrl(build) : parseWasmUrl(options.wasmUrl);
-    bytes = await readWasmBytes(url);
-    source = url.href;
-  }
-
-  const backend = new WasmBackend(await instantiateWasm(bytes, source));
-  if (options.simd !== undefined && backend.build !== build) {
-    throw new QnnError(`the WASM module from ${source} is the ${backend.build} build, but simd: ${options.simd} requests the ${build} build`);
-  }
-  return backend;
 }

@@ -26,10 +26,11 @@ export function isWasmSimdSupported(): boolean {
 
 /**
  * Location of a bundled module. The compiled loader lives at
- * dist/sdk/backends/ and the modules at dist/asm/.
+ * dist/sdk/backends/ and the modules at dist/asm/. `threads` picks the
+ * build that imports a shared memory (qnn-simd-threads.wasm).
  */
-export function defaultWasmUrl(build: WasmBuild): URL {
-  return new URL(`../../asm/qnn-${build}.wasm`, import.meta.url);
+export function defaultWasmUrl(build: WasmBuild, threads = false): URL {
+  return new URL(`../../asm/qnn-${build}${threads ? '-threads' : ''}.wasm`, import.meta.url);
 }
 
 function isNode(): boolean {
@@ -60,17 +61,29 @@ export async function readWasmBytes(url: URL): Promise<BufferSource> {
 }
 
 /**
- * Compiles and instantiates a module. `source` names the bytes in errors.
+ * Compiles a module. `source` names the bytes in errors.
  * A SIMD build fails to compile on a host without SIMD.
  */
-export async function instantiateWasm(bytes: BufferSource, source: string): Promise<WebAssembly.Instance> {
-  let module: WebAssembly.Module;
+export async function compileWasm(bytes: BufferSource, source: string): Promise<WebAssembly.Module> {
   try {
-    module = await WebAssembly.compile(bytes);
+    return await WebAssembly.compile(bytes);
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);
     throw new QnnError(`compiling the WASM module from ${source} failed (${reason})`);
   }
+}
+
+/**
+ * Compiles (unless given a compiled module) and instantiates a module.
+ * `source` names the bytes in errors. `memory` is passed as 'env.memory',
+ * which the threads builds import.
+ */
+export async function instantiateWasm(
+  bytes: BufferSource | WebAssembly.Module,
+  source: string,
+  memory?: WebAssembly.Memory,
+): Promise<WebAssembly.Instance> {
+  const module = bytes instanceof WebAssembly.Module ? bytes : await compileWasm(bytes, source);
 
   // Release builds (--noAssert) never call abort. The import serves debug builds, which may.
   const imports = {
@@ -78,6 +91,7 @@ export async function instantiateWasm(bytes: BufferSource, source: string): Prom
       abort(_message: number, _file: number, line: number, column: number): never {
         throw new QnnError(`the WASM module from ${source} aborted at line ${line}, column ${column}`);
       },
+      ...(memory === undefined ? {} : { memory }),
     },
   };
   return WebAssembly.instantiate(module, imports);

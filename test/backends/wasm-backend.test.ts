@@ -4,7 +4,8 @@ import { readFile } from 'node:fs/promises';
 import { before, describe, it } from 'node:test';
 
 import { QnnError, ShapeError } from '../../sdk/errors.js';
-import { type WasmBackend, createWasmBackend } from '../../sdk/backends/wasm-backend.js';
+import { type WasmBackend } from '../../sdk/backends/wasm-backend.js';
+import { createWasmBackend } from '../../sdk/backends/create-wasm-backend.js';
 import { definePackedFieldCases } from './packed-field-cases.js';
 
 const wasmDir = new URL('../../asm/', import.meta.url);

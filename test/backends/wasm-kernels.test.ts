@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 
 import { ReferenceBackend } from '../../sdk/backends/reference-backend.js';
-import { type WasmBackend, createWasmBackend } from '../../sdk/backends/wasm-backend.js';
+import { type WasmBackend } from '../../sdk/backends/wasm-backend.js';
+import { createWasmBackend } from '../../sdk/backends/create-wasm-backend.js';
 import { SeededRandom } from '../helpers/random.js';
 
 /** Reduction lengths around the 32-bit word and 128-bit vector boundaries, plus one long row. */
