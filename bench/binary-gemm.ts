@@ -1,37 +1,83 @@
-// Single-thread binary GEMM throughput of the reference and both WASM builds,
-// counted as 2 * M * N * K binary operations (one multiply and one add per sign pair).
-// Usage: npm run build && node dist/bench/binary-gemm.js
-// WASM figures include copying the packed operands into WASM memory and the result out.
-import { type Backend } from '../sdk/backends/backend.js';
-import { ReferenceBackend } from '../sdk/backends/reference-backend.js';
-import { createWasmBackend } from '../sdk/backends/wasm-backend.js';
+// Single-thread binary GEMM throughput of both WASM builds against the popcount roofline
+// of the same build, in binary multiply-accumulates per second (M * N * K / seconds).
+// Usage: npm run build && node dist/bench/binary-gemm.js [--json]
+// popcountRoofline runs the GEMM's inner loop (a 2 x 4 tile at K = 4096) on L1-resident data.
+// Runs alternate between the GEMM and the roofline so both see the same load on a shared host,
+// and every figure is a median. GEMM figures include copying the packed operands into WASM
+// memory and the result out.
+import { type WasmBackend } from '../sdk/backends/wasm-backend.js';
+import { createWasmBackend } from '../sdk/backends/create-wasm-backend.js';
 
-interface BinaryCase {
+interface GemmCase {
   m: number;
-  k: number;
   n: number;
+  k: number;
 }
 
-/** Minimum measuring time per cell. The fastest of the timed runs is reported. */
-const MIN_SECONDS = 0.5;
+interface GemmFigure extends GemmCase {
+  build: string;
+  kernel: 'binaryGemm' | 'binaryGemmThresholdPack';
+  macsPerSecond: number;
+  /** Median roofline rate of the runs interleaved with this kernel's runs. */
+  rooflineMacsPerSecond: number;
+  /** Median over run pairs of 100 * kernel rate / roofline rate. */
+  percentOfRoofline: number;
+}
 
-function measureGops(backend: Backend, shape: BinaryCase, a: Uint32Array, b: Uint32Array): number {
-  const run = () => backend.binaryGemm(a, b, shape.m, shape.n, shape.k);
+/** Timed run pairs per figure: at least MIN_RUNS, and more until MIN_SECONDS have passed. */
+const MIN_RUNS = 7;
+const MIN_SECONDS = 1.5;
+/** Binary MACs of one popcountRoofline iteration: a 2 x 4 tile at K = 4096. */
+const ROOFLINE_MACS_PER_ITERATION = 8 * 4096;
+
+const CASES: GemmCase[] = [
+  { m: 256, n: 256, k: 1024 },
+  { m: 256, n: 256, k: 4096 },
+  { m: 1024, n: 1024, k: 1024 },
+  { m: 1024, n: 1024, k: 4096 },
+];
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((x, y) => x - y);
+  const middle = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
+}
+
+function timeSeconds(run: () => void): number {
+  const start = performance.now();
   run();
-
-  let best = Infinity;
-  let total = 0;
-  while (total < MIN_SECONDS) {
-    const start = performance.now();
-    run();
-    const seconds = (performance.now() - start) / 1000;
-    best = Math.min(best, seconds);
-    total += seconds;
-  }
-  return (2 * shape.m * shape.n * shape.k) / best / 1e9;
+  return (performance.now() - start) / 1000;
 }
 
-/** Random packed signs with the pad bits of each row's last word cleared. */
+/**
+ * Times `run` (which performs `macs` binary MACs) alternately with a roofline run of
+ * about the same work, so both see the same load from other processes on a shared
+ * host. Returns the median rates and the median of the per-pair ratios.
+ */
+function measurePaired(backend: WasmBackend, run: () => void, macs: number): { rate: number; roofline: number; ratio: number } {
+  const iterations = Math.max(1, Math.round(macs / ROOFLINE_MACS_PER_ITERATION));
+  const runRoofline = () => backend.popcountRoofline(iterations);
+  run();
+  runRoofline();
+
+  const rates: number[] = [];
+  const rooflines: number[] = [];
+  const ratios: number[] = [];
+  let total = 0;
+  while (rates.length < MIN_RUNS || total < MIN_SECONDS) {
+    const rooflineSeconds = timeSeconds(runRoofline);
+    const seconds = timeSeconds(run);
+    const rate = macs / seconds;
+    const roofline = (iterations * ROOFLINE_MACS_PER_ITERATION) / rooflineSeconds;
+    rates.push(rate);
+    rooflines.push(roofline);
+    ratios.push(rate / roofline);
+    total += seconds + rooflineSeconds;
+  }
+  return { rate: median(rates), roofline: median(rooflines), ratio: median(ratios) };
+}
+
+/** Random packed signs from a linear congruential generator, pad bits of each row's last word cleared. */
 function randomPackedSigns(rows: number, k: number, seed: number): Uint32Array {
   const words = Math.ceil(k / 32);
   const out = new Uint32Array(rows * words);
@@ -46,27 +92,66 @@ function randomPackedSigns(rows: number, k: number, seed: number): Uint32Array {
   return out;
 }
 
-const backends: Backend[] = [
-  new ReferenceBackend(),
-  await createWasmBackend({ simd: false }),
-  await createWasmBackend({ simd: true }),
-];
-const cases: BinaryCase[] = [
-  { m: 128, k: 784, n: 512 },
-  { m: 128, k: 512, n: 512 },
-  { m: 128, k: 4096, n: 1024 },
-];
+function measureGemms(backend: WasmBackend): GemmFigure[] {
+  const figures: GemmFigure[] = [];
+  for (const shape of CASES) {
+    const { m, n, k } = shape;
+    const a = randomPackedSigns(m, k, 1);
+    const b = randomPackedSigns(n, k, 2);
+    const thresholds = new Int32Array(n);
+    const directions = new Int8Array(n).fill(1);
 
-const header = ['m x k x n', ...backends.map((backend) => `${backend.name} Gop/s`)];
-const rows: string[][] = [];
-for (const shape of cases) {
-  const a = randomPackedSigns(shape.m, shape.k, 1);
-  const b = randomPackedSigns(shape.n, shape.k, 2);
-  const figures = backends.map((backend) => measureGops(backend, shape, a, b).toFixed(1));
-  rows.push([`${shape.m} x ${shape.k} x ${shape.n}`, ...figures]);
+    const kernels = {
+      binaryGemm: () => backend.binaryGemm(a, b, m, n, k),
+      binaryGemmThresholdPack: () => backend.binaryGemmThresholdPack(a, b, m, n, k, thresholds, directions),
+    };
+    for (const [kernel, run] of Object.entries(kernels)) {
+      const { rate, roofline, ratio } = measurePaired(backend, run, m * n * k);
+      figures.push({
+        build: backend.name,
+        kernel: kernel as GemmFigure['kernel'],
+        ...shape,
+        macsPerSecond: rate,
+        rooflineMacsPerSecond: roofline,
+        percentOfRoofline: 100 * ratio,
+      });
+    }
+  }
+  return figures;
 }
 
-const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => row[column].length)));
-const formatRow = (row: string[]) => row.map((cell, column) => cell.padEnd(widths[column])).join('  ');
-console.log(formatRow(header));
-for (const row of rows) console.log(formatRow(row));
+const json = process.argv.includes('--json');
+const figures: GemmFigure[] = [];
+for (const simd of [true, false]) {
+  figures.push(...measureGemms(await createWasmBackend({ simd })));
+}
+
+if (json) {
+  console.log(
+    JSON.stringify({
+      unit: 'binary MACs per second (M * N * K / seconds), medians over interleaved runs, single thread',
+      gemm: figures,
+    }),
+  );
+} else {
+  const header = ['build', 'kernel', 'M = N', 'K', 'GMAC/s', 'roofline GMAC/s', '% of roofline'];
+  const rows = figures.map((figure) => [
+    figure.build,
+    figure.kernel,
+    String(figure.m),
+    String(figure.k),
+    (figure.macsPerSecond / 1e9).toFixed(1),
+    (figure.rooflineMacsPerSecond / 1e9).toFixed(1),
+    figure.percentOfRoofline.toFixed(0),
+  ]);
+
+  const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => row[column].length)));
+  const formatRow = (row: string[]) => row.map((cell, column) => cell.padEnd(widths[column])).join('  ');
+  console.log(formatRow(header));
+  for (const row of rows) console.log(formatRow(row));
+  console.log(
+    'Medians of at least 7 run pairs. Each GEMM run is paired with a popcountRoofline run of the same work ' +
+      'on the same build, and % of roofline is the median of the per-pair ratios, which cancels most of the ' +
+      'noise from other processes on a shared host.',
+  );
+}

@@ -4,7 +4,7 @@
 // WASM figures include copying the operands into WASM memory and the result out.
 import { type Backend } from '../sdk/backends/backend.js';
 import { ReferenceBackend } from '../sdk/backends/reference-backend.js';
-import { createWasmBackend } from '../sdk/backends/wasm-backend.js';
+import { createWasmBackend } from '../sdk/backends/create-wasm-backend.js';
 
 interface GemmCase {
   /** Layer shape as [batch x in] x [in x out]. */

@@ -36,17 +36,25 @@ function runBatch(model: PackedModel, backend: Backend, batch: Uint8Array, rows:
   let packed: Uint32Array | null = null;
 
   for (const layer of model.layers) {
+    const output = layer.output;
+
+    // A hidden layer on packed input goes through the fused kernel, which never writes int32 accumulators.
+    if (layer.input === 'signs' && output.kind === 'signs') {
+      packed = backend.binaryGemmThresholdPack(packed!, layer.weights, rows, layer.units, layer.inputs, output.thresholds, output.directions);
+      continue;
+    }
+
     const acc =
       layer.input === 'uint8'
         ? backend.bitplaneGemm(batch, layer.weights, rows, layer.units, layer.inputs)
         : backend.binaryGemm(packed!, layer.weights, rows, layer.units, layer.inputs);
 
-    if (layer.output.kind === 'signs') {
-      packed = backend.thresholdPack(acc, rows, layer.units, layer.output.thresholds, layer.output.directions);
+    if (output.kind === 'signs') {
+      packed = backend.thresholdPack(acc, rows, layer.units, output.thresholds, output.directions);
       continue;
     }
 
-    const epilogue = layer.output.epilogue;
+    const epilogue = output.epilogue;
     const scores = new Float32Array(rows * layer.units);
     for (let r = 0; r < rows; r++) {
       for (let c = 0; c < layer.units; c++) scores[r * layer.units + c] = applyEpilogue(epilogue, acc[r * layer.units + c], c);
