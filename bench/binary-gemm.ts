@@ -7,6 +7,7 @@
 // memory and the result out.
 import { type WasmBackend } from '../sdk/backends/wasm-backend.js';
 import { createWasmBackend } from '../sdk/backends/create-wasm-backend.js';
+import { measureRooflinePaired } from './qnn-kernels.js';
 
 interface GemmCase {
   m: number;
@@ -27,8 +28,6 @@ interface GemmFigure extends GemmCase {
 /** Timed run pairs per figure: at least MIN_RUNS, and more until MIN_SECONDS have passed. */
 const MIN_RUNS = 7;
 const MIN_SECONDS = 1.5;
-/** Binary MACs of one popcountRoofline iteration: a 2 x 4 tile at K = 4096. */
-const ROOFLINE_MACS_PER_ITERATION = 8 * 4096;
 
 const CASES: GemmCase[] = [
   { m: 256, n: 256, k: 1024 },
@@ -36,46 +35,6 @@ const CASES: GemmCase[] = [
   { m: 1024, n: 1024, k: 1024 },
   { m: 1024, n: 1024, k: 4096 },
 ];
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((x, y) => x - y);
-  const middle = sorted.length >> 1;
-  return sorted.length % 2 === 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
-}
-
-function timeSeconds(run: () => void): number {
-  const start = performance.now();
-  run();
-  return (performance.now() - start) / 1000;
-}
-
-/**
- * Times `run` (which performs `macs` binary MACs) alternately with a roofline run of
- * about the same work, so both see the same load from other processes on a shared
- * host. Returns the median rates and the median of the per-pair ratios.
- */
-function measurePaired(backend: WasmBackend, run: () => void, macs: number): { rate: number; roofline: number; ratio: number } {
-  const iterations = Math.max(1, Math.round(macs / ROOFLINE_MACS_PER_ITERATION));
-  const runRoofline = () => backend.popcountRoofline(iterations);
-  run();
-  runRoofline();
-
-  const rates: number[] = [];
-  const rooflines: number[] = [];
-  const ratios: number[] = [];
-  let total = 0;
-  while (rates.length < MIN_RUNS || total < MIN_SECONDS) {
-    const rooflineSeconds = timeSeconds(runRoofline);
-    const seconds = timeSeconds(run);
-    const rate = macs / seconds;
-    const roofline = (iterations * ROOFLINE_MACS_PER_ITERATION) / rooflineSeconds;
-    rates.push(rate);
-    rooflines.push(roofline);
-    ratios.push(rate / roofline);
-    total += seconds + rooflineSeconds;
-  }
-  return { rate: median(rates), roofline: median(rooflines), ratio: median(ratios) };
-}
 
 /** Random packed signs from a linear congruential generator, pad bits of each row's last word cleared. */
 function randomPackedSigns(rows: number, k: number, seed: number): Uint32Array {
@@ -106,7 +65,7 @@ function measureGemms(backend: WasmBackend): GemmFigure[] {
       binaryGemmThresholdPack: () => backend.binaryGemmThresholdPack(a, b, m, n, k, thresholds, directions),
     };
     for (const [kernel, run] of Object.entries(kernels)) {
-      const { rate, roofline, ratio } = measurePaired(backend, run, m * n * k);
+      const { rate, roofline, ratio } = measureRooflinePaired(backend, run, m * n * k, MIN_RUNS, MIN_SECONDS);
       figures.push({
         build: backend.name,
         kernel: kernel as GemmFigure['kernel'],

@@ -2,6 +2,7 @@
 // (TensorFlow.js WASM, ONNX Runtime Web, ONNX Runtime Node), on the same shapes
 // in one run. Usage: npm run bench [-- --quick] [-- --json]
 // docs/performance.md explains each figure.
+import { writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { type WasmBackend } from '../sdk/backends/wasm-backend.js';
 import { createWasmBackend } from '../sdk/backends/create-wasm-backend.js';
@@ -16,24 +17,28 @@ import {
 import { matmulIntegerModel, matmulModel } from './onnx/onnx-model.js';
 import { createOrtRunner, ortVersion, type OrtInput, type OrtRuntime } from './peers/onnxruntime.js';
 import { initTfjsWasm, tfjsMatmul } from './peers/tfjs-wasm.js';
-import { measurePopcountRoofline, measureTwoThreadSpeedup, timeBinaryGemm } from './qnn-kernels.js';
+import { measureBinaryGemmRoofline, measureTwoThreadSpeedup, timeBinaryGemm } from './qnn-kernels.js';
 import { type BenchReport, computeRatios, type EndToEndFigures, formatReport, type GemmFigures } from './report.js';
 import { randomFloats, randomWords, timeMedian, type TimingPlan } from './timing.js';
 
-const USAGE = `Usage: node dist/bench/main.js [--quick] [--json]
-  --quick  3 to 5 timed runs per figure instead of 7 to 31 (about 40 s instead of 2 to 3 minutes on 2 cores)
-  --json   print one JSON object with every figure instead of the tables
+const USAGE = `Usage: node dist/bench/main.js [--quick] [--json] [--json-file PATH]
+  --quick           3 to 5 timed runs per figure instead of 7 to 31 (about 40 s instead of 2 to 3 minutes on 2 cores)
+  --json            print one JSON object with every figure instead of the tables
+  --json-file PATH  also write that JSON object to PATH, next to the tables
   --help   print this text`;
 
 interface Options {
   quick: boolean;
   json: boolean;
+  jsonFile: string | null;
 }
 
 function parseOptions(args: string[]): Options {
-  const options: Options = { quick: false, json: false };
-  for (const arg of args) {
+  const options: Options = { quick: false, json: false, jsonFile: null };
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i];
     if (arg === '--quick') options.quick = true;
+    else if (arg === '--json-file' && i + 1 < args.length) options.jsonFile = args[++i];
     else if (arg === '--json') options.json = true;
     else if (arg === '--help' || arg === '-h') {
       console.log(USAGE);
@@ -183,8 +188,8 @@ async function main(): Promise<void> {
 
   const gemm = await measureGemm(backend, plan);
 
-  progress('popcount roofline');
-  const roofline = await attempt('popcount roofline', () => measurePopcountRoofline(backend, plan));
+  progress(`popcount roofline, paired with binaryGemm ${HEADLINE.m}x${HEADLINE.n}x${HEADLINE.k}`);
+  const rooflinePair = await attempt('popcount roofline', async () => measureBinaryGemmRoofline(backend, HEADLINE.m, HEADLINE.n, HEADLINE.k, plan));
 
   progress(`two threads, binaryGemm ${HEADLINE.m}x${HEADLINE.n}x${HEADLINE.k}`);
   const twoThreadResult = await attempt('two threads', () => measureTwoThreadSpeedup(backend, HEADLINE.m, HEADLINE.n, HEADLINE.k, plan));
@@ -207,7 +212,8 @@ async function main(): Promise<void> {
     versions,
     mode,
     gemm,
-    popcountRooflineMacsPerSecond: roofline,
+    popcountRooflineMacsPerSecond: rooflinePair?.roofline ?? null,
+    binaryGemmRooflineFraction: rooflinePair?.ratio ?? null,
     twoThreads,
     endToEnd,
     errors,
@@ -218,6 +224,7 @@ async function main(): Promise<void> {
     totalSeconds: (performance.now() - started) / 1000,
   };
 
+  if (options.jsonFile !== null) writeFileSync(options.jsonFile, JSON.stringify(report, null, 2) + '\n');
   if (options.json) process.stdout.write(JSON.stringify(report) + '\n');
   else process.stdout.write(formatReport(report) + '\n');
 }

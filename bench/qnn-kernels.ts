@@ -12,28 +12,61 @@ export async function timeBinaryGemm(backend: WasmBackend, m: number, n: number,
   return timing.medianSeconds;
 }
 
+export interface RooflinePair {
+  /** Median binary MACs/s of the measured kernel. */
+  rate: number;
+  /** Median binary MACs/s of the popcount roofline (the binaryGemm inner tile on L1-resident data). */
+  roofline: number;
+  /** Median of the per-pair ratios rate / roofline. */
+  ratio: number;
+}
+
 /**
- * Peak binary MACs/s of the binaryGemm inner loop on L1-resident data, timed
- * around `backend.popcountRoofline(iterations)`, which returns the MACs it did.
- * Returns null when the backend has no such method.
+ * Times `run` (which performs `macs` binary MACs) alternately with a roofline run
+ * of about the same work, so both see the same load and the same core speed.
+ * On the shared development host, core speed was seen to change by up to 2x between runs.
  */
-export async function measurePopcountRoofline(backend: WasmBackend, plan: TimingPlan): Promise<number | null> {
-  const probe = backend as unknown as { popcountRoofline?: (iterations: number) => number };
-  if (typeof probe.popcountRoofline !== 'function') return null;
-  const roofline = (iterations: number) => probe.popcountRoofline!.call(backend, iterations);
+export function measureRooflinePaired(backend: WasmBackend, run: () => void, macs: number, minRuns: number, minSeconds: number): RooflinePair {
+  const macsPerIteration = backend.popcountRoofline(1);
+  const iterations = Math.max(1, Math.round(macs / macsPerIteration));
+  const runRoofline = (): void => void backend.popcountRoofline(iterations);
+  run();
+  runRoofline();
 
-  // Grow the iteration count until one call takes at least 50 ms, so timer resolution does not matter.
-  let iterations = 256;
-  while (iterations < 2 ** 30) {
-    const start = performance.now();
-    roofline(iterations);
-    if (performance.now() - start >= 50) break;
-    iterations *= 2;
+  const rates: number[] = [];
+  const rooflines: number[] = [];
+  const ratios: number[] = [];
+  let total = 0;
+  while (rates.length < minRuns || total < minSeconds) {
+    const rooflineSeconds = timeSeconds(runRoofline);
+    const seconds = timeSeconds(run);
+    const rate = macs / seconds;
+    const roofline = (iterations * macsPerIteration) / rooflineSeconds;
+    rates.push(rate);
+    rooflines.push(roofline);
+    ratios.push(rate / roofline);
+    total += seconds + rooflineSeconds;
   }
+  return { rate: median(rates), roofline: median(rooflines), ratio: median(ratios) };
+}
 
-  const macs = roofline(iterations);
-  const timing = await timeMedian(() => roofline(iterations), plan);
-  return macs / timing.medianSeconds;
+/** Roofline pair for binaryGemm on random packed signs a[M, K] and b[N, K]. */
+export function measureBinaryGemmRoofline(backend: WasmBackend, m: number, n: number, k: number, plan: TimingPlan): RooflinePair {
+  const a = randomPackedSigns(m, k, 1);
+  const b = randomPackedSigns(n, k, 2);
+  return measureRooflinePaired(backend, () => void backend.binaryGemm(a, b, m, n, k), m * n * k, plan.minRuns, plan.maxSeconds);
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((x, y) => x - y);
+  const middle = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
+}
+
+function timeSeconds(run: () => void): number {
+  const start = performance.now();
+  run();
+  return (performance.now() - start) / 1000;
 }
 
 export interface TwoThreadResult {
