@@ -7,7 +7,8 @@
  * workers. Every thread, the caller included, claims chunks with Atomics.add
  * until none is left, and the caller then blocks in Atomics.wait until each
  * worker reports done. The kernels take byte addresses and row counts, so a
- * chunk is the same kernel with offset pointers and a smaller M.
+ * chunk is the same kernel with offset pointers and a smaller M. A
+ * binaryConv2d chunk is a range of output rows of one image (see runConv2dChunk).
  *
  * Limitation: only Node's worker_threads are wired up. Browsers and Deno get
  * one thread until a Web Worker spawner is added behind ThreadSpawner.
@@ -15,7 +16,8 @@
  * threaded backend must itself run inside a worker.
  */
 import { QnnError } from '../errors.js';
-import { wordsPerRow } from './backend.js';
+import { type BinaryConv2dShape, wordsPerRow } from './backend.js';
+import { binaryConv2dGeometry, checkBinaryConv2d } from './reference-conv.js';
 import { type WasmBuild, compileWasm, defaultWasmUrl, instantiateWasm, readWasmBytes } from './wasm-loader.js';
 import { type WasmBackendOptions, WasmBackend, checkDims, checkLength } from './wasm-backend.js';
 
@@ -59,6 +61,27 @@ export interface ThreadKernels {
     scratch: number,
   ): void;
   floatGemmScratchBytes(m: number, k: number, n: number): number;
+  binaryConv2d(
+    input: number,
+    weights: number,
+    out: number,
+    scratch: number,
+    batch: number,
+    height: number,
+    width: number,
+    channels: number,
+    outChannels: number,
+    kernelHeight: number,
+    kernelWidth: number,
+    strideHeight: number,
+    strideWidth: number,
+    padTop: number,
+    padLeft: number,
+    outHeight: number,
+    outWidth: number,
+    padValue: number,
+  ): void;
+  binaryConv2dScratchBytes(outChannels: number, kernelHeight: number, kernelWidth: number): number;
 }
 
 /** Kernel that a job runs. */
@@ -68,10 +91,24 @@ export const enum TaskCode {
   BinaryGemmThresholdPack = 2,
   BitplaneGemm = 3,
   FloatGemm = 4,
+  BinaryConv2d = 5,
 }
 
-/** Index of M in the arguments of every kernel that a job runs. */
+/** Index of M in the arguments of every GEMM kernel that a job runs. */
 const ROWS_ARG = 2;
+
+/** Indices in the binaryConv2d arguments (asm/binary-conv2d.ts) that a chunk changes or reads. */
+const CONV_INPUT_ARG = 0;
+const CONV_OUT_ARG = 2;
+const CONV_BATCH_ARG = 4;
+const CONV_HEIGHT_ARG = 5;
+const CONV_WIDTH_ARG = 6;
+const CONV_CHANNELS_ARG = 7;
+const CONV_OUT_CHANNELS_ARG = 8;
+const CONV_STRIDE_HEIGHT_ARG = 11;
+const CONV_PAD_TOP_ARG = 13;
+const CONV_OUT_HEIGHT_ARG = 15;
+const CONV_OUT_WIDTH_ARG = 16;
 
 /**
  * One kernel call split into chunks of output rows. Threads claim chunks from
@@ -80,10 +117,14 @@ const ROWS_ARG = 2;
  */
 export interface Job {
   code: TaskCode;
-  /** Kernel arguments of the whole call (byte addresses and sizes), with M at args[2]. */
+  /**
+   * Kernel arguments of the whole call (byte addresses and sizes). GEMM kernels
+   * have M at args[2].
+   */
   args: number[];
-  /** Bytes each argument advances per output row, 0 for arguments that all rows share. */
+  /** Bytes each argument advances per output row, 0 for arguments that all rows share. Unused by BinaryConv2d. */
   rowStrides: number[];
+  /** Output rows per chunk. For BinaryConv2d, output rows of one image, so a chunk never spans two images. */
   chunkRows: number;
   /** Index in args of the scratch address, or -1 for none. Thread t passes scratch[t]. */
   scratchIndex: number;
@@ -100,7 +141,8 @@ const REQUEST = 0; // sequence number the caller increments to post a job
 const DONE = 1; // sequence number the worker stores when it finished its chunks
 const FAILED = 2; // 1 when a chunk threw
 const MESSAGE_LENGTH = 3;
-const MAX_ARGS = 12;
+/** Maximum kernel arguments of a job: binaryConv2d takes 18. */
+const MAX_ARGS = 18;
 /** Maximum threads, so the job's per-thread scratch addresses fit the control block. */
 const MAX_THREADS = 64;
 // Float64 job fields: code, M, chunk rows, scratch index, then args, row strides and scratch addresses.
@@ -173,8 +215,30 @@ export function runKernel(kernels: ThreadKernels, code: TaskCode, args: number[]
     case TaskCode.FloatGemm:
       kernels.floatGemm(args[0], args[1], args[2], args[3], args[4], args[5], args[6], args[7], args[8]);
       return;
+    case TaskCode.BinaryConv2d:
+      kernels.binaryConv2d(
+        args[0],
+        args[1],
+        args[2],
+        args[3],
+        args[4],
+        args[5],
+        args[6],
+        args[7],
+        args[8],
+        args[9],
+        args[10],
+        args[11],
+        args[12],
+        args[13],
+        args[14],
+        args[15],
+        args[16],
+        args[17],
+      );
+      return;
     default:
-      throw new QnnError(`task code ${code} is invalid, expected a kernel code from 1 to 4`);
+      throw new QnnError(`task code ${code} is invalid, expected a kernel code from 1 to 5`);
   }
 }
 
@@ -183,6 +247,10 @@ export function runKernel(kernels: ThreadKernels, code: TaskCode, args: number[]
  * left. `thread` is 0 for the caller and slot + 1 for a worker.
  */
 export function runChunks(kernels: ThreadKernels, job: Job, thread: number, control: ControlBlock): void {
+  if (job.code === TaskCode.BinaryConv2d) {
+    runConv2dChunks(kernels, job, thread, control);
+    return;
+  }
   const rows = job.args[ROWS_ARG];
   const chunkCount = Math.ceil(rows / job.chunkRows);
   const args = job.args.slice();
@@ -197,6 +265,46 @@ export function runChunks(kernels: ThreadKernels, job: Job, thread: number, cont
       if (job.rowStrides[i] !== 0) args[i] = job.args[i] + job.rowStrides[i] * start;
     }
     args[ROWS_ARG] = Math.min(job.chunkRows, rows - start);
+    runKernel(kernels, job.code, args);
+  }
+}
+
+/**
+ * Claims chunks of a BinaryConv2d job, each a range of output rows of one
+ * image, and runs them until none is left. A chunk calls the unchanged kernel
+ * on one image with padTop lowered by rowStart * strideHeight, so its output
+ * row 0 reads the input rows of output row rowStart. The kernel only uses
+ * padTop in yStart = oy * strideHeight - padTop, so a negative padTop is valid.
+ * Each output element is thus computed from the same window with the same
+ * arithmetic as in a one-thread call. The kernel rewrites the per-tap weight
+ * sums in its scratch on every call, so each thread passes its own scratch.
+ */
+function runConv2dChunks(kernels: ThreadKernels, job: Job, thread: number, control: ControlBlock): void {
+  const whole = job.args;
+  const batch = whole[CONV_BATCH_ARG];
+  const outHeight = whole[CONV_OUT_HEIGHT_ARG];
+  const chunksPerImage = Math.ceil(outHeight / job.chunkRows);
+  const chunkCount = batch * chunksPerImage;
+
+  const pixelBytes = wordsPerRow(whole[CONV_CHANNELS_ARG]) * 4;
+  const inputImageBytes = whole[CONV_HEIGHT_ARG] * whole[CONV_WIDTH_ARG] * pixelBytes;
+  const outRowBytes = whole[CONV_OUT_WIDTH_ARG] * whole[CONV_OUT_CHANNELS_ARG] * 4;
+
+  const args = whole.slice();
+  args[job.scratchIndex] = job.scratch[thread];
+  args[CONV_BATCH_ARG] = 1;
+
+  for (;;) {
+    const chunk = Atomics.add(control.ints, NEXT_CHUNK, 1);
+    if (chunk >= chunkCount) return;
+
+    const image = Math.floor(chunk / chunksPerImage);
+    const rowStart = (chunk % chunksPerImage) * job.chunkRows;
+    const rowEnd = Math.min(outHeight, rowStart + job.chunkRows);
+    args[CONV_INPUT_ARG] = whole[CONV_INPUT_ARG] + image * inputImageBytes;
+    args[CONV_OUT_ARG] = whole[CONV_OUT_ARG] + (image * outHeight + rowStart) * outRowBytes;
+    args[CONV_PAD_TOP_ARG] = whole[CONV_PAD_TOP_ARG] - rowStart * whole[CONV_STRIDE_HEIGHT_ARG];
+    args[CONV_OUT_HEIGHT_ARG] = rowEnd - rowStart;
     runKernel(kernels, job.code, args);
   }
 }
@@ -417,9 +525,9 @@ let threadedBackendClass: ThreadedBackendClass | undefined;
  */
 function defineThreadedBackend(): ThreadedBackendClass {
   /**
-   * WASM backend whose binaryGemm, binaryGemmThresholdPack, bitplaneGemm and
-   * matmul split their output rows across worker threads. The other kernels run
-   * on the calling thread. Call dispose() when done with it.
+   * WASM backend whose binaryGemm, binaryGemmThresholdPack, bitplaneGemm,
+   * matmul and binaryConv2d split their output rows across worker threads. The
+   * other kernels run on the calling thread. Call dispose() when done with it.
    */
   return class ThreadedWasmBackend extends WasmBackend {
     constructor(
@@ -586,6 +694,65 @@ function defineThreadedBackend(): ThreadedBackendClass {
         'matmul',
       );
       return this.heap.readFloat32(cPtr, m * n);
+    }
+
+    override binaryConv2d(input: Uint32Array, weights: Uint32Array, shape: BinaryConv2dShape): Int32Array {
+      checkBinaryConv2d('binaryConv2d', input, weights, shape);
+      const { outHeight, outWidth, padTop, padLeft } = binaryConv2dGeometry(shape);
+      const { batch, outChannels, kernelHeight, kernelWidth } = shape;
+      const rows = batch * outHeight;
+      const ops = rows * outWidth * outChannels * kernelHeight * kernelWidth * shape.channels;
+      const threads = this.threadCount(rows, ops);
+      if (threads === 1) return super.binaryConv2d(input, weights, shape);
+
+      // Whole images per chunk when every thread gets one, otherwise ranges of
+      // output rows, about CHUNKS_PER_THREAD chunks per thread in all.
+      const rowsPerChunk =
+        batch >= threads ? outHeight : Math.ceil(outHeight / Math.ceil((threads * CHUNKS_PER_THREAD) / batch));
+      const outLength = rows * outWidth * outChannels;
+      const scratchBytes = this.kernels.binaryConv2dScratchBytes(outChannels, kernelHeight, kernelWidth);
+      const [inputPtr, weightsPtr, outPtr, ...scratch] = this.heap.reserve('binaryConv2d', [
+        input.byteLength,
+        weights.byteLength,
+        outLength * 4,
+        ...Array<number>(threads).fill(scratchBytes),
+      ]);
+      this.heap.write(inputPtr, input);
+      this.heap.write(weightsPtr, weights);
+
+      this.pool.run(
+        this.kernels,
+        {
+          code: TaskCode.BinaryConv2d,
+          args: [
+            inputPtr,
+            weightsPtr,
+            outPtr,
+            0,
+            batch,
+            shape.height,
+            shape.width,
+            shape.channels,
+            outChannels,
+            kernelHeight,
+            kernelWidth,
+            shape.strideHeight,
+            shape.strideWidth,
+            padTop,
+            padLeft,
+            outHeight,
+            outWidth,
+            shape.padValue,
+          ],
+          rowStrides: [],
+          chunkRows: rowsPerChunk,
+          scratchIndex: 3,
+          scratch,
+        },
+        threads,
+        'binaryConv2d',
+      );
+      return this.heap.readInt32(outPtr, outLength);
     }
 
     /** Stops the worker threads. The backend throws on later threaded calls. */

@@ -6,6 +6,7 @@ import { availableParallelism } from 'node:os';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 
+import type { BinaryConv2dShape } from '../../sdk/backends/backend.js';
 import { QnnError } from '../../sdk/errors.js';
 import { ReferenceBackend } from '../../sdk/backends/reference-backend.js';
 import { type WasmBackend } from '../../sdk/backends/wasm-backend.js';
@@ -19,6 +20,31 @@ const reference = new ReferenceBackend();
 /** Row counts below, at and above 2 threads, odd and even. */
 const M_VALUES = [1, 2, 3, 5, 8, 17, 33];
 const K_VALUES = [1, 31, 33, 64, 129, 1000];
+
+/** Kernel sizes, strides, paddings and pad values of the binaryConv2d cases. */
+const CONV_KERNELS = [
+  { kernelHeight: 3, kernelWidth: 3 },
+  { kernelHeight: 2, kernelWidth: 3 },
+];
+const CONV_STRIDES = [1, 2];
+const CONV_PADDINGS = ['same', 'valid'] as const;
+const CONV_PAD_VALUES = [1, 0, -1] as const;
+
+/** Returns random packed input and weights for `shape`. */
+function randomConv2dOperands(random: SeededRandom, shape: BinaryConv2dShape): { input: Uint32Array; weights: Uint32Array } {
+  const input = random.packedSigns(shape.batch * shape.height * shape.width, shape.channels);
+  const weights = random.packedSigns(shape.outChannels * shape.kernelHeight * shape.kernelWidth, shape.channels);
+  return { input, weights };
+}
+
+/** Formats the fields of a convolution shape for assertion messages. */
+function describeShape(shape: BinaryConv2dShape): string {
+  return (
+    `N=${shape.batch} ${shape.height}x${shape.width}x${shape.channels} -> ${shape.outChannels}, ` +
+    `kernel ${shape.kernelHeight}x${shape.kernelWidth}, stride ${shape.strideHeight}x${shape.strideWidth}, ` +
+    `${shape.padding}, padValue ${shape.padValue}`
+  );
+}
 
 /** Asserts equal length and equal elements, naming the first differing index. */
 function assertSameElements(actual: ArrayLike<number>, expected: ArrayLike<number>, context: string): void {
@@ -141,11 +167,86 @@ for (const simd of [true, false]) {
       }
     }
 
+    it('binaryConv2d on random shapes', () => {
+      const random = new SeededRandom(1205);
+      for (const batch of [1, 3]) {
+        for (const channels of [1, 33, 100]) {
+          for (const kernel of CONV_KERNELS) {
+            for (const stride of CONV_STRIDES) {
+              for (const padding of CONV_PADDINGS) {
+                for (const padValue of CONV_PAD_VALUES) {
+                  const shape: BinaryConv2dShape = {
+                    batch,
+                    height: random.int(kernel.kernelHeight, 9),
+                    width: random.int(kernel.kernelWidth, 9),
+                    channels,
+                    outChannels: random.int(1, 9),
+                    ...kernel,
+                    strideHeight: stride,
+                    strideWidth: stride,
+                    padding,
+                    padValue,
+                  };
+                  const { input, weights } = randomConv2dOperands(random, shape);
+                  const context = describeShape(shape);
+                  const actual = threaded.binaryConv2d(input, weights, shape);
+                  assertSameElements(actual, reference.binaryConv2d(input, weights, shape), context);
+                  assertSameElements(actual, single.binaryConv2d(input, weights, shape), `${context} vs 1 thread`);
+                }
+              }
+            }
+          }
+        }
+      }
+    });
+
+    it('binaryConv2d with fewer output rows than threads', () => {
+      // A call of one output row in all falls back to one thread. Three images
+      // of one row each split by whole images, and one image of 2 or 3 rows splits by rows.
+      const random = new SeededRandom(1206);
+      for (const batch of [1, 3]) {
+        for (const height of [1, 2, 3]) {
+          for (const padValue of CONV_PAD_VALUES) {
+            const shape: BinaryConv2dShape = {
+              batch,
+              height,
+              width: 5,
+              channels: 33,
+              outChannels: 6,
+              kernelHeight: 3,
+              kernelWidth: 3,
+              strideHeight: 1,
+              strideWidth: 2,
+              padding: 'same',
+              padValue,
+            };
+            const { input, weights } = randomConv2dOperands(random, shape);
+            const context = describeShape(shape);
+            assertSameElements(threaded.binaryConv2d(input, weights, shape), reference.binaryConv2d(input, weights, shape), context);
+          }
+        }
+      }
+    });
+
     it('kernels on empty dimensions', () => {
       assertSameElements(threaded.binaryGemm(new Uint32Array(0), new Uint32Array(0), 2, 3, 0), new Int32Array(6), 'binaryGemm k=0');
       assertSameElements(threaded.binaryGemm(new Uint32Array(0), new Uint32Array(6), 0, 3, 64), [], 'binaryGemm m=0');
       assertSameElements(threaded.matmul(new Float32Array(0), new Float32Array(12), 0, 4, 3, false, false), [], 'matmul m=0');
       assertSameElements(threaded.bitplaneGemm(new Uint8Array(0), new Uint32Array(0), 2, 3, 0), new Int32Array(6), 'bitplaneGemm k=0');
+      const emptyBatch: BinaryConv2dShape = {
+        batch: 0,
+        height: 4,
+        width: 4,
+        channels: 8,
+        outChannels: 2,
+        kernelHeight: 3,
+        kernelWidth: 3,
+        strideHeight: 1,
+        strideWidth: 1,
+        padding: 'same',
+        padValue: 1,
+      };
+      assertSameElements(threaded.binaryConv2d(new Uint32Array(0), new Uint32Array(18), emptyBatch), [], 'binaryConv2d batch=0');
     });
 
     it('binaryGemm rejects a of the wrong length', () => {
@@ -156,6 +257,49 @@ for (const simd of [true, false]) {
     });
   });
 }
+
+describe('wasm-simd with 3 threads', () => {
+  let threaded: WasmBackend;
+
+  before(async () => {
+    threaded = await createWasmBackend({ simd: true, threads: 3, minOpsPerThread: 1 });
+  });
+
+  after(async () => {
+    await threaded.dispose();
+  });
+
+  it('binaryConv2d with fewer output rows than threads', () => {
+    // 1 or 2 images with 1 to 3 output rows each, so one image's rows are
+    // split across threads, and a call of 2 output rows runs on 2 of the 3 threads.
+    const random = new SeededRandom(1207);
+    for (const [batch, height] of [
+      [1, 2],
+      [2, 1],
+      [1, 3],
+      [2, 3],
+    ]) {
+      for (const padValue of CONV_PAD_VALUES) {
+        const shape: BinaryConv2dShape = {
+          batch,
+          height,
+          width: 4,
+          channels: 100,
+          outChannels: 5,
+          kernelHeight: 2,
+          kernelWidth: 3,
+          strideHeight: 1,
+          strideWidth: 2,
+          padding: 'same',
+          padValue,
+        };
+        const { input, weights } = randomConv2dOperands(random, shape);
+        const context = describeShape(shape);
+        assertSameElements(threaded.binaryConv2d(input, weights, shape), reference.binaryConv2d(input, weights, shape), context);
+      }
+    }
+  });
+});
 
 describe('threaded backend lifecycle', () => {
   it('dispose stops the workers', async () => {
