@@ -19,7 +19,7 @@ import { QnnError } from '../errors.js';
 import { type BinaryConv2dShape, wordsPerRow } from './backend.js';
 import { binaryConv2dGeometry, checkBinaryConv2d } from './reference-conv.js';
 import { type WasmBuild, compileWasm, defaultWasmUrl, instantiateWasm, readWasmBytes } from './wasm-loader.js';
-import { type WasmBackendOptions, WasmBackend, checkDims, checkLength } from './wasm-backend.js';
+import { type QnnWasmExports, type WasmBackendOptions, WasmBackend, checkDims, checkLength } from './wasm-backend.js';
 
 /** Pages of the shared memory: the maximum asm/build.mjs declares for the threads builds, 4 GiB. */
 const SHARED_MEMORY_MAX_PAGES = 65536;
@@ -34,55 +34,18 @@ const MAX_AUTO_THREADS = 8;
  */
 const DEFAULT_MIN_OPS_PER_THREAD = 1 << 20;
 
-/** Kernel exports that worker tasks call. The qnn module's exports have this shape. */
-export interface ThreadKernels {
-  binaryGemm(a: number, b: number, m: number, n: number, k: number, out: number): void;
-  bitplaneGemm(x: number, w: number, m: number, n: number, k: number, out: number, scratch: number): void;
-  bitplaneGemmScratchBytes(m: number, k: number): number;
-  binaryGemmThresholdPack(
-    a: number,
-    b: number,
-    m: number,
-    n: number,
-    k: number,
-    thresholds: number,
-    directions: number,
-    out: number,
-  ): void;
-  floatGemm(
-    a: number,
-    b: number,
-    m: number,
-    k: number,
-    n: number,
-    transposeA: number,
-    transposeB: number,
-    c: number,
-    scratch: number,
-  ): void;
-  floatGemmScratchBytes(m: number, k: number, n: number): number;
-  binaryConv2d(
-    input: number,
-    weights: number,
-    out: number,
-    scratch: number,
-    batch: number,
-    height: number,
-    width: number,
-    channels: number,
-    outChannels: number,
-    kernelHeight: number,
-    kernelWidth: number,
-    strideHeight: number,
-    strideWidth: number,
-    padTop: number,
-    padLeft: number,
-    outHeight: number,
-    outWidth: number,
-    padValue: number,
-  ): void;
-  binaryConv2dScratchBytes(outChannels: number, kernelHeight: number, kernelWidth: number): number;
-}
+/** Kernel exports that worker tasks call: a subset of the qnn module's exports. */
+export type ThreadKernels = Pick<
+  QnnWasmExports,
+  | 'binaryGemm'
+  | 'bitplaneGemm'
+  | 'bitplaneGemmScratchBytes'
+  | 'binaryGemmThresholdPack'
+  | 'floatGemm'
+  | 'floatGemmScratchBytes'
+  | 'binaryConv2d'
+  | 'binaryConv2dScratchBytes'
+>;
 
 /** Kernel that a job runs. */
 export const enum TaskCode {
