@@ -22,10 +22,10 @@
  * thresholdTile2x4 compares K - 2 * d with per-column thresholds and returns the
  * sign bits, so the fused kernel never stores an accumulator.
  *
- * Carry-save (Harley-Seal) accumulation, which popcounts x^y^z and maj(x, y, z)
- * in place of x, y and z, measured about 3 to 12 percent faster than the direct
- * loop for a 2 x 2 tile, but needs twice the accumulators, so it does not fit a
- * 2 x 4 tile in 16 registers, and the 2 x 4 direct tile was 1.9 to 2.3 times
+ * Carry-save (Harley-Seal) accumulation popcounts x^y^z and maj(x, y, z) in
+ * place of x, y and z. It measured about 3 to 12 percent faster than the direct
+ * loop for a 2 x 2 tile. It needs twice the accumulators, though, so it does not
+ * fit a 2 x 4 tile in 16 registers. The direct 2 x 4 tile was 1.9 to 2.3 times
  * faster than either 2 x 2 variant (AMD EPYC Zen 1, Node 20, L1-resident rows).
  */
 import { VECTORS_PER_WIDEN, loadTailWords, sumLanes4, widenCounts } from './packed-dot';

@@ -9,7 +9,7 @@
  * of word i >> 5, pad bits 0. The weights are odd integers
  * w[n,i] = sum_{j<B} 2^j * s_j[n,i] with s_j = +1 or -1 (B = weightBits, 1..8),
  * stored as B sign planes per row: w is u32 [N, B, W], W = ceil(K / 32), plane j
- * of row n at word (n * B + j) * W, bit 1 meaning -1. Each term holds because
+ * of row n at word (n * B + j) * W, bit 1 meaning -1. Each term is exact because
  * x_p * s = x_p - 2 * x_p * [s = -1] for x_p in {0, 1}.
  *
  * Summing the first term over j gives (2^B - 1) * rowSum(x), because

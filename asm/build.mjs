@@ -82,7 +82,7 @@ for (const build of builds) {
   const outFile = `${outDir}/${build.file}`;
   const argv = ['asm/index.ts', '--outFile', outFile, '--baseDir', root, ...releaseFlags, ...build.flags];
   const { error, stderr } = await asc.main(argv);
-  // stderr holds the compiler's diagnostics: warnings on success, errors on failure.
+  // stderr contains the compiler's diagnostics: warnings on success, errors on failure.
   const diagnostics = stderr.toString();
   if (diagnostics.trim() !== '') console.error(diagnostics);
   if (error) {

@@ -40,7 +40,7 @@ export class Random {
     return values;
   }
 
-  /** An independent stream derived from this one, so adding draws in one place does not shift another. */
+  /** Derives an independent stream from this one, so adding draws in one place does not shift another. */
   fork(): Random {
     return new Random(this.nextUint32());
   }

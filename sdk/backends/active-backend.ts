@@ -3,7 +3,7 @@ import { ReferenceBackend } from './reference-backend.js';
 
 let active: Backend = new ReferenceBackend();
 
-/** The backend that ops dispatch their kernels to. Ops never name a backend themselves. */
+/** Returns the backend that ops dispatch their kernels to. Ops never name a backend themselves. */
 export function getBackend(): Backend {
   return active;
 }

@@ -4,8 +4,8 @@
  * same op code runs on the TypeScript reference, WASM and (later) WebGPU.
  *
  * Bit layout shared by all packed kernels: a row of K signs is stored in
- * ceil(K / 32) little-endian 32-bit words, element i in bit (i mod 32) of
- * word floor(i / 32); bit 1 means -1, bit 0 means +1; pad bits are 0.
+ * ceil(K / 32) little-endian 32-bit words, with element i in bit (i mod 32) of
+ * word floor(i / 32). Bit 1 means -1 and bit 0 means +1. Pad bits are 0.
  */
 export interface Backend {
   /** Short identifier shown in logs and JSON summaries: 'reference', 'wasm-simd', 'wasm-scalar'. */

@@ -26,8 +26,8 @@ export interface CompileOptions {
  * the last layer's integer accumulator.
  *
  * Supported stack: Dense layers with a binarized kernel, each optionally
- * followed by BatchNorm and Dropout; the first layer takes the uint8 input
- * unquantized, every later layer binarizes its input. Anything else throws,
+ * followed by BatchNorm and Dropout. The first layer takes the uint8 input
+ * unquantized, and every later layer binarizes its input. Anything else throws,
  * naming the layer, instead of compiling to something that computes otherwise.
  */
 export function compileModel(model: Sequential, options: CompileOptions = {}): PackedModel {

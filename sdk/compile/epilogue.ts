@@ -1,7 +1,7 @@
 import type { DenseEpilogue } from './graph.js';
 
 /**
- * The float32 value the training graph computes for integer accumulator `acc`
+ * Computes the float32 value that the training graph computes for integer accumulator `acc`
  * in channel c, step by step with the same rounding:
  * v = acc * inputScale, v = v + bias, v = v * scale + shift (Math.fround after each op).
  * Every step is monotone in acc, which is what lets thresholds be found exactly.

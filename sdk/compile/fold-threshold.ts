@@ -34,17 +34,21 @@ export function foldThresholds(epilogue: DenseEpilogue, units: number, minAcc: n
 
     if (scale >= 0) {
       directions[c] = 1;
-      thresholds[c] = positive(maxAcc) ? (positive(minAcc) ? INT32_MIN : firstTrue(minAcc, maxAcc, positive)) : INT32_MAX;
+      if (!positive(maxAcc)) thresholds[c] = INT32_MAX;
+      else if (positive(minAcc)) thresholds[c] = INT32_MIN;
+      else thresholds[c] = firstTrue(minAcc, maxAcc, positive);
     } else {
       // Non-increasing: +1 iff acc <= t with t the last accumulator that is still positive.
       directions[c] = -1;
-      thresholds[c] = positive(minAcc) ? (positive(maxAcc) ? INT32_MAX : firstTrue(minAcc, maxAcc, (acc) => !positive(acc)) - 1) : INT32_MIN;
+      if (!positive(minAcc)) thresholds[c] = INT32_MIN;
+      else if (positive(maxAcc)) thresholds[c] = INT32_MAX;
+      else thresholds[c] = firstTrue(minAcc, maxAcc, (acc) => !positive(acc)) - 1;
     }
   }
   return { thresholds, directions };
 }
 
-/** Smallest integer in (low, high] where the monotone predicate holds, given it fails at low and holds at high. */
+/** Returns the smallest integer in (low, high] where the monotone predicate is true, given it is false at low and true at high. */
 function firstTrue(low: number, high: number, predicate: (acc: number) => boolean): number {
   while (high - low > 1) {
     const middle = Math.floor((low + high) / 2);

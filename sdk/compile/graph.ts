@@ -4,7 +4,7 @@
  * (bit 1 means -1, element i in bit i mod 32 of word i / 32, pad bits 0).
  */
 
-/** How a packed dense layer receives its input. */
+/** Input encoding of a packed dense layer. */
 export type PackedInputKind =
   /** Unsigned 8-bit values (the model input), multiplied through bit-planes. */
   | 'uint8'

@@ -21,8 +21,8 @@ export interface DenseOptions {
   kernelClip?: number | null;
   /**
    * Multiplies the kernel's learning rate by sqrt((fanIn + fanOut) / 1.5), the
-   * inverse of the Glorot uniform bound, as in the BinaryNet training code; on by
-   * default for binarized kernels.
+   * inverse of the Glorot uniform bound, as the BinaryNet training code does.
+   * On by default for binarized kernels.
    */
   glorotLearningRateScale?: boolean;
   name?: string;
@@ -112,7 +112,7 @@ export class Dense extends Layer {
  * Dense layer with binarized kernel and (by default) binarized input, like
  * Larq's QuantDense: kernel and input quantizers default to the
  * straight-through sign, latent weights are clipped to [-1, 1], no bias.
- * Pass `inputQuantizer: null` for a first layer that sees real-valued input.
+ * Pass `inputQuantizer: null` for a first layer whose input is real-valued.
  */
 export class QuantDense extends Dense {
   constructor(units: number, options: DenseOptions = {}) {

@@ -6,7 +6,7 @@ let dropoutCount = 0;
 
 /**
  * Inverted dropout: in training each element is zeroed with probability
- * `rate` and the survivors are scaled by 1 / (1 - rate); inference is the identity.
+ * `rate` and the survivors are scaled by 1 / (1 - rate). Inference is the identity.
  */
 export class Dropout extends Layer {
   readonly rate: number;

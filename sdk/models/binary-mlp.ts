@@ -14,7 +14,7 @@ export interface BinaryMlpOptions {
 }
 
 /**
- * The binarized MLP of BinaryNet: QuantDense -> BatchNorm blocks, binary
+ * Builds the binarized MLP of BinaryNet: QuantDense -> BatchNorm blocks, binary
  * kernels everywhere, the first layer on the real-valued input, every later
  * layer on the signs of the previous batch-norm output, and a batch-normalized
  * score layer.

@@ -60,12 +60,12 @@ describe('qnn train with two threads', () => {
   test('same model as one thread', async () => {
     // Threads split GEMM rows, and each output element is summed by one thread in the same order, so the runs agree bit for bit.
     const common = ['train', '--hidden', '64,64', '--epochs', '1', '--train-limit', '2000', '--test-limit', '500', '--json'];
-    const one = JSON.parse((await qnn([...common, '--threads', '1', '--out', join(workDir, 'one-thread.qnn')])).stdout) as Record<string, unknown>;
-    const two = JSON.parse((await qnn([...common, '--threads', '2', '--out', join(workDir, 'two-threads.qnn')])).stdout) as Record<string, unknown>;
+    const oneThread = JSON.parse((await qnn([...common, '--threads', '1', '--out', join(workDir, 'one-thread.qnn')])).stdout) as Record<string, unknown>;
+    const twoThreads = JSON.parse((await qnn([...common, '--threads', '2', '--out', join(workDir, 'two-threads.qnn')])).stdout) as Record<string, unknown>;
 
-    assert.equal(one.backend, 'wasm-simd');
-    assert.equal(two.backend, 'wasm-simd-2t');
-    assert.equal(two.testError, one.testError);
+    assert.equal(oneThread.backend, 'wasm-simd');
+    assert.equal(twoThreads.backend, 'wasm-simd-2t');
+    assert.equal(twoThreads.testError, oneThread.testError);
     assert.deepEqual(readFileSync(join(workDir, 'two-threads.qnn')), readFileSync(join(workDir, 'one-thread.qnn')));
   });
 });

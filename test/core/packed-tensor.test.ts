@@ -11,7 +11,9 @@ const backend = new ReferenceBackend();
 describe('PackedTensor', () => {
   test('round trip through signs', () => {
     // 2 rows of 37 values: a tail word with 5 used bits in each row.
-    const values = Float32Array.from({ length: 74 }, (_, i) => (i % 3 === 0 ? -0.5 : i % 3 === 1 ? 0 : 2));
+    // Repeating -0.5, 0, 2: negative, zero and positive values in every word.
+    const pattern = [-0.5, 0, 2];
+    const values = Float32Array.from({ length: 74 }, (_, i) => pattern[i % 3]);
     const packed = PackedTensor.fromTensor(new Tensor(values, [2, 37]), backend);
 
     assert.equal(packed.wordsPerRow, 2);
