@@ -1,8 +1,9 @@
-import { ShapeError, QnnError } from '../errors.js';
+import { QnnError } from '../errors.js';
 import { type Backend, type BinaryConv2dShape, type MaxPool2dShape, windowOutputSize, wordsPerRow } from './backend.js';
 import type { WasmBuild } from './wasm-loader.js';
 import { WasmHeap } from './wasm-memory.js';
 import { binaryConv2dGeometry, checkBinaryConv2d, checkBinaryMaxPool2d } from './reference-conv.js';
+import { MAX_DIM, checkActivationRange, checkDims, checkLength, checkPlaneBits } from './kernel-checks.js';
 
 export { isWasmSimdSupported } from './wasm-loader.js';
 
@@ -140,24 +141,6 @@ export interface WasmBackendOptions {
    * or the calling thread alone. Default 2^20.
    */
   minOpsPerThread?: number;
-}
-
-/** Largest dimension the kernels accept, because they take dimensions as i32. */
-const MAX_DIM = 0x7fffffff;
-
-export function checkDims(kernel: string, dims: Record<string, number>): void {
-  for (const [name, value] of Object.entries(dims)) {
-    if (!Number.isInteger(value) || value < 0 || value > MAX_DIM) {
-      throw new ShapeError(`${kernel}: ${name} = ${value} is invalid, expected an integer from 0 to ${MAX_DIM}`);
-    }
-  }
-}
-
-/** Throws a ShapeError unless `array` has `expected` elements. `layout` states the expected shape, e.g. "m * k = 3 * 4". */
-export function checkLength(kernel: string, name: string, array: ArrayLike<number>, expected: number, layout: string): void {
-  if (array.length !== expected) {
-    throw new ShapeError(`${kernel}: ${name} has ${array.length} elements, expected ${layout} = ${expected}`);
-  }
 }
 
 /**
@@ -470,23 +453,3 @@ export class WasmBackend implements Backend {
 
 /** Words per row in popcountRoofline: K = 4096, the K of the benchmark's large cases. */
 const ROOFLINE_WORDS = 128;
-
-/** Throws a QnnError unless `bits` is an integer bit width from 1 to 8. */
-function checkPlaneBits(name: string, bits: number): void {
-  if (!Number.isInteger(bits) || bits < 1 || bits > 8) {
-    throw new QnnError(`bitplaneGemmBits: ${name} = ${bits} is invalid, expected an integer from 1 to 8`);
-  }
-}
-
-/** Throws a QnnError naming the first element of x that does not fit in `activationBits` bits. */
-function checkActivationRange(x: Uint8Array, activationBits: number): void {
-  const limit = 2 ** activationBits;
-  if (limit > 255) return;
-  const index = x.findIndex((value) => value >= limit);
-  if (index >= 0) {
-    throw new QnnError(
-      `bitplaneGemmBits: x[${index}] = ${x[index]} does not fit in activationBits = ${activationBits} ` +
-        `(expected 0 to ${limit - 1}). Raise activationBits or requantize x`,
-    );
-  }
-}

@@ -19,7 +19,8 @@ import { QnnError } from '../errors.js';
 import { type BinaryConv2dShape, wordsPerRow } from './backend.js';
 import { binaryConv2dGeometry, checkBinaryConv2d } from './reference-conv.js';
 import { type WasmBuild, compileWasm, defaultWasmUrl, instantiateWasm, readWasmBytes } from './wasm-loader.js';
-import { type QnnWasmExports, type WasmBackendOptions, WasmBackend, checkDims, checkLength } from './wasm-backend.js';
+import { checkDims, checkLength } from './kernel-checks.js';
+import { type QnnWasmExports, type WasmBackendOptions, WasmBackend } from './wasm-backend.js';
 
 /** Pages of the shared memory: the maximum asm/build.mjs declares for the threads builds, 4 GiB. */
 const SHARED_MEMORY_MAX_PAGES = 65536;

@@ -1,13 +1,14 @@
 // Acquires a WebGPU device for tests, on SwiftShader when no other Vulkan driver is configured.
 import { existsSync } from 'node:fs';
 
-import { acquireNodeDevice, WebGpuUnavailableError } from '../../sdk/backends/webgpu/device-node.js';
-import { WebGpuKernels } from '../../sdk/backends/webgpu/webgpu-kernels.js';
+import { acquireNodeDevice } from '../../gpu/host/device-node.js';
+import { WebGpuUnavailableError } from '../../gpu/host/with-timeout.js';
+import { WebGpuBackend } from '../../gpu/webgpu-backend.js';
 
 /** The SwiftShader Vulkan driver that Debian's `chromium` package installs. */
 export const SWIFTSHADER_ICD = '/usr/lib/chromium/vk_swiftshader_icd.json';
 
-export type TestDevice = { kernels: WebGpuKernels; unavailable?: undefined } | { kernels?: undefined; unavailable: string };
+export type TestDevice = { kernels: WebGpuBackend; unavailable?: undefined } | { kernels?: undefined; unavailable: string };
 
 /**
  * Acquires a device, pointing VK_ICD_FILENAMES at SwiftShader first when the variable is unset and the file
@@ -23,7 +24,7 @@ export async function acquireTestDevice(): Promise<TestDevice> {
     : `tried VK_ICD_FILENAMES=${icd}${existsSync(icd) ? '' : ', a file that does not exist'}`;
 
   try {
-    return { kernels: new WebGpuKernels(await acquireNodeDevice()) };
+    return { kernels: new WebGpuBackend(await acquireNodeDevice()) };
   } catch (error) {
     if (!(error instanceof WebGpuUnavailableError)) throw error;
     return { unavailable: `no WebGPU device: ${error.message}; ${tried}` };

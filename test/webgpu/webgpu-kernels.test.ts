@@ -3,9 +3,10 @@ import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 
 import { ReferenceBackend } from '../../sdk/backends/reference-backend.js';
-import { acquireNodeDevice } from '../../sdk/backends/webgpu/device-node.js';
-import { DeviceLimitError, DeviceLimits } from '../../sdk/backends/webgpu/device-limits.js';
-import { WebGpuDeviceLostError, WebGpuKernels } from '../../sdk/backends/webgpu/webgpu-kernels.js';
+import { acquireNodeDevice } from '../../gpu/host/device-node.js';
+import { DeviceLimitError, DeviceLimits } from '../../gpu/host/device-limits.js';
+import { WebGpuDeviceLostError } from '../../gpu/host/gpu-context.js';
+import { WebGpuBackend } from '../../gpu/webgpu-backend.js';
 import { ShapeError } from '../../sdk/errors.js';
 import { SeededRandom } from '../helpers/random.js';
 import { acquireTestDevice } from './webgpu-device.js';
@@ -20,7 +21,7 @@ if (device.unavailable !== undefined && process.env.CI) {
 }
 
 describe('webgpu kernels', { skip: device.unavailable }, () => {
-  const gpu = (): WebGpuKernels => device.kernels!;
+  const gpu = (): WebGpuBackend => device.kernels!;
 
   after(() => device.kernels?.destroy());
 
@@ -102,7 +103,7 @@ describe('webgpu kernels', { skip: device.unavailable }, () => {
 
   it('binaryGemm with split dispatches', async () => {
     // With at most 2 workgroups per dimension, the 5 x 4 grid runs as 3 x 2 dispatches.
-    const split = new WebGpuKernels(gpu().device, { maxComputeWorkgroupsPerDimension: 2 });
+    const split = new WebGpuBackend(gpu().device, { maxComputeWorkgroupsPerDimension: 2 });
     const random = new SeededRandom(44);
     const [m, n, k] = [70, 50, 33];
     const a = random.packedSigns(m, k);
@@ -112,7 +113,7 @@ describe('webgpu kernels', { skip: device.unavailable }, () => {
 
   it('packSigns on a two-dimensional grid', async () => {
     // 10 rows of 32 words are 5 workgroups of 64, laid out as 3 x 2 with one surplus workgroup.
-    const split = new WebGpuKernels(gpu().device, { maxComputeWorkgroupsPerDimension: 3 });
+    const split = new WebGpuBackend(gpu().device, { maxComputeWorkgroupsPerDimension: 3 });
     const x = new SeededRandom(45).floats(10 * 1000);
     assert.deepEqual(await split.packSigns(x, 10, 1000), reference.packSigns(x, 10, 1000));
   });
@@ -128,7 +129,7 @@ describe('webgpu kernels', { skip: device.unavailable }, () => {
   });
 
   it('lost device rejects later calls', async () => {
-    const lostDevice = new WebGpuKernels(await acquireNodeDevice());
+    const lostDevice = new WebGpuBackend(await acquireNodeDevice());
     lostDevice.destroy();
     await assert.rejects(
       lostDevice.binaryGemm(new Uint32Array(1), new Uint32Array(1), 1, 1, 1),

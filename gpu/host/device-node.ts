@@ -1,7 +1,4 @@
-import { QnnError } from '../../errors.js';
-
-/** No WebGPU adapter or device could be acquired: the package is missing, no driver was found, or the request timed out. */
-export class WebGpuUnavailableError extends QnnError {}
+import { WebGpuUnavailableError, adapterLimits, withTimeout } from './with-timeout.js';
 
 export interface NodeDeviceOptions {
   /** Milliseconds to wait for requestAdapter and requestDevice before giving up. Default 10000. */
@@ -36,8 +33,7 @@ export async function acquireNodeDevice(options: NodeDeviceOptions = {}): Promis
     );
   }
 
-  // Request the adapter's own limits, because WebGPU's defaults (128 MiB maxStorageBufferBindingSize) can be lower.
-  return withTimeout(adapter.requestDevice({ requiredLimits: pickLimits(adapter.limits) }), timeoutMs, 'requestDevice');
+  return withTimeout(adapter.requestDevice({ requiredLimits: adapterLimits(adapter.limits) }), timeoutMs, 'requestDevice');
 }
 
 // One Dawn instance per process, held here for the process lifetime. In webgpu
@@ -50,27 +46,4 @@ function dawnInstance(): Promise<GPU> {
   // A failed import is not cached, so a later call can retry after installing the package.
   dawnGpu.catch(() => (dawnGpu = undefined));
   return dawnGpu;
-}
-
-function pickLimits(limits: GPUSupportedLimits): Record<string, number> {
-  return {
-    maxStorageBufferBindingSize: limits.maxStorageBufferBindingSize,
-    maxBufferSize: limits.maxBufferSize,
-    maxComputeWorkgroupsPerDimension: limits.maxComputeWorkgroupsPerDimension,
-  };
-}
-
-async function withTimeout<T>(promise: Promise<T>, timeoutMs: number, operation: string): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () => reject(new WebGpuUnavailableError(`${operation} timed out after ${timeoutMs} ms; the WebGPU driver did not respond`)),
-      timeoutMs,
-    );
-  });
-  try {
-    return await Promise.race([promise, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
 }

@@ -1,4 +1,4 @@
-import { QnnError } from '../../errors.js';
+import { QnnError } from '../../sdk/errors.js';
 
 /** A request exceeds a WebGPU device limit. The message names the limit, its value and the requested size. */
 export class DeviceLimitError extends QnnError {}

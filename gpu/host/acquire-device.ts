@@ -1,0 +1,21 @@
+import { acquireNavigatorDevice } from './device-navigator.js';
+
+export interface AcquireDeviceOptions {
+  /** Milliseconds to wait for the adapter and the device before giving up. Default 10000. */
+  timeoutMs?: number;
+}
+
+/**
+ * Acquires a WebGPU device in whichever runtime this is: `navigator.gpu` in
+ * browsers and Deno, the `webgpu` package (Dawn) in Node. Throws
+ * WebGpuUnavailableError with the reason when none can be had.
+ */
+export async function acquireDevice(options: AcquireDeviceOptions = {}): Promise<GPUDevice> {
+  const timeoutMs = options.timeoutMs ?? 10_000;
+  const hasNavigatorGpu = (globalThis as { navigator?: { gpu?: unknown } }).navigator?.gpu !== undefined;
+  if (hasNavigatorGpu) return acquireNavigatorDevice(timeoutMs);
+
+  // Loaded on demand so that browser bundles never pull in the Node-only path.
+  const { acquireNodeDevice } = await import('./device-node.js');
+  return acquireNodeDevice({ timeoutMs });
+}
