@@ -20,26 +20,31 @@ import { initTfjsWasm, tfjsMatmul } from './peers/tfjs-wasm.js';
 import { measureBinaryGemmRoofline, measureTwoThreadSpeedup, timeBinaryGemm } from './qnn-kernels.js';
 import { type BenchReport, computeRatios, type EndToEndFigures, formatReport, type GemmFigures } from './report.js';
 import { randomFloats, randomWords, timeMedian, type TimingPlan } from './timing.js';
+import { formatWebGpuReport, runWebGpuBench } from './webgpu.js';
 
-const USAGE = `Usage: node dist/bench/main.js [--quick] [--json] [--json-file PATH]
+const USAGE = `Usage: node dist/bench/main.js [--quick] [--json] [--json-file PATH] [--backend wasm|webgpu]
+  --backend webgpu  benchmark the WGSL binary GEMM against TensorFlow.js WebGPU float32 matMul instead
+                    (Node + Dawn; set VK_ICD_FILENAMES to pick a Vulkan driver, e.g. SwiftShader's)
   --quick           3 to 5 timed runs per figure instead of 7 to 31 (about 40 s instead of 2 to 3 minutes on 2 cores)
   --json            print one JSON object with every figure instead of the tables
   --json-file PATH  also write that JSON object to PATH, next to the tables
   --help   print this text`;
 
 interface Options {
+  backend: 'wasm' | 'webgpu';
   quick: boolean;
   json: boolean;
   jsonFile: string | null;
 }
 
 function parseOptions(args: string[]): Options {
-  const options: Options = { quick: false, json: false, jsonFile: null };
+  const options: Options = { backend: 'wasm', quick: false, json: false, jsonFile: null };
   for (let i = 0; i < args.length; i++) {
     const arg = args[i];
     if (arg === '--quick') options.quick = true;
     else if (arg === '--json-file' && i + 1 < args.length) options.jsonFile = args[++i];
     else if (arg === '--json') options.json = true;
+    else if (arg === '--backend' && (args[i + 1] === 'wasm' || args[i + 1] === 'webgpu')) options.backend = args[++i] as Options['backend'];
     else if (arg === '--help' || arg === '-h') {
       console.log(USAGE);
       process.exit(0);
@@ -176,6 +181,10 @@ async function main(): Promise<void> {
   const mode = options.quick ? 'quick' : 'default';
   const plan = PLANS[mode];
   const started = performance.now();
+  if (options.backend === 'webgpu') {
+    await mainWebGpu(options, plan, started);
+    return;
+  }
 
   const backend = await createWasmBackend({ simd: true });
   const tfjsInfo = await attempt('tfjs-wasm init', initTfjsWasm);
@@ -227,6 +236,14 @@ async function main(): Promise<void> {
   if (options.jsonFile !== null) writeFileSync(options.jsonFile, JSON.stringify(report, null, 2) + '\n');
   if (options.json) process.stdout.write(JSON.stringify(report) + '\n');
   else process.stdout.write(formatReport(report) + '\n');
+}
+
+async function mainWebGpu(options: Options, plan: TimingPlan, started: number): Promise<void> {
+  const report = { ...(await runWebGpuBench(plan, progress)), mode: options.quick ? 'quick' : 'default', totalSeconds: 0 };
+  report.totalSeconds = (performance.now() - started) / 1000;
+  if (options.jsonFile !== null) writeFileSync(options.jsonFile, JSON.stringify(report, null, 2) + '\n');
+  if (options.json) process.stdout.write(JSON.stringify(report) + '\n');
+  else process.stdout.write(formatWebGpuReport(report) + '\n');
 }
 
 await main();

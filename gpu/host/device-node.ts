@@ -41,7 +41,11 @@ export async function acquireNodeDevice(options: NodeDeviceOptions = {}): Promis
 // its devices are in use crashes the process (abort or segfault at the next GC).
 let dawnGpu: Promise<GPU> | undefined;
 
-function dawnInstance(): Promise<GPU> {
+/**
+ * The process-wide Dawn `GPU` object, also what a peer such as TensorFlow.js's WebGPU backend
+ * gets as `navigator.gpu` in Node, so that both share one instance.
+ */
+export function dawnInstance(): Promise<GPU> {
   dawnGpu ??= import('webgpu').then((dawn) => dawn.create([]));
   // A failed import is not cached, so a later call can retry after installing the package.
   dawnGpu.catch(() => (dawnGpu = undefined));

