@@ -1,5 +1,6 @@
 import { clipWeights } from '../quantizers/weight-clip.js';
 import type { Parameter } from '../layers/layer.js';
+import type { Optimizer } from './optimizer.js';
 
 export interface AdamOptions {
   learningRate?: number;
@@ -13,7 +14,7 @@ export interface AdamOptions {
  * step is scaled by its `learningRateScale`, and parameters with a `clip` are
  * clipped after the step, as BinaryNet trains its binary kernels.
  */
-export class Adam {
+export class Adam implements Optimizer {
   learningRate: number;
   readonly beta1: number;
   readonly beta2: number;

@@ -2,7 +2,7 @@ import { QnnError, ShapeError } from '../errors.js';
 import type { ForwardContext } from '../layers/layer.js';
 import type { Sequential } from '../layers/sequential.js';
 import { type LossName, losses } from '../losses/index.js';
-import type { Adam } from '../optimizers/adam.js';
+import type { Optimizer } from '../optimizers/optimizer.js';
 import { Random } from '../random.js';
 import { Tensor, shapeSize } from '../tensor/tensor.js';
 import { argmax } from './metrics.js';
@@ -28,7 +28,7 @@ export interface EpochReport {
 export interface FitOptions {
   epochs: number;
   batchSize: number;
-  optimizer: Adam;
+  optimizer: Optimizer;
   loss: LossName;
   /** Seed of the data order, dropout masks and stochastic quantizers. */
   seed: number;
