@@ -15,6 +15,10 @@ export async function acquireDevice(options: AcquireDeviceOptions = {}): Promise
   const hasNavigatorGpu = (globalThis as { navigator?: { gpu?: unknown } }).navigator?.gpu !== undefined;
   if (hasNavigatorGpu) return acquireNavigatorDevice(timeoutMs);
 
+  // A page without navigator.gpu (an insecure context, or WebGPU switched off) must not be told to install a Node package.
+  const isNode = typeof process !== 'undefined' && process.versions?.node !== undefined;
+  if (!isNode) return acquireNavigatorDevice(timeoutMs);
+
   // Loaded on demand so that browser bundles never pull in the Node-only path.
   const { acquireNodeDevice } = await import('./device-node.js');
   return acquireNodeDevice({ timeoutMs });

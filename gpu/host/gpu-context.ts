@@ -98,7 +98,8 @@ export class GpuContext {
     this.throwIfLost();
     // writeBuffer sizes must be multiples of 4; every operand here is 4-byte elements, or padded to them.
     const padded = data.byteLength % 4 === 0 ? data : padToWords(data);
-    this.device.queue.writeBuffer(buffer, 0, padded.buffer, padded.byteOffset, padded.byteLength);
+    // An empty write does nothing, and Deno 2.9.6 panics on one instead of returning.
+    if (padded.byteLength > 0) this.device.queue.writeBuffer(buffer, 0, padded.buffer, padded.byteOffset, padded.byteLength);
   }
 
   /** A pooled storage buffer of at least `bytes` bytes with undefined contents. */

@@ -1,5 +1,10 @@
+import { GEMM_K_STEP, GEMM_TILE, gemmTileWgsl, XOR_POPCOUNT_ACCUMULATE } from './gemm-tile-wgsl.js';
+import { THRESHOLD_BIT_WGSL } from './threshold-pack-wgsl.js';
+
 /**
- * WGSL for the tiled binary GEMM:
+ * WGSL for the binary GEMM and its fused threshold-and-pack form, both on the
+ * shared tile skeleton of gemm-tile-wgsl.ts (64x64 outputs per workgroup, 4x4
+ * per invocation):
  *   out[m, n] = K - 2 * sum_w countOneBits(a[m, w] ^ b[n, w])
  * with a u32 [M, W], b u32 [N, W], W = ceil(K/32) and out i32 [M, N].
  *
@@ -7,75 +12,81 @@
  * word floor(i / 32), bit 1 = -1, and pad bits are 0 in both operands, so
  * the XOR of the pad bits is 0 and needs no mask.
  *
- * Each 16x16 workgroup computes a 16x16 block of outputs and walks K in steps
- * of 16 words. In each step every invocation loads one word of the A tile and
- * one of the B tile into workgroup memory. Rows or words outside the operands
- * load as 0, which adds nothing to the popcount.
+ * The fused kernel never writes the accumulators: each invocation turns its
+ * 4x4 block into sign bits with the rule of threshold-pack-wgsl.ts and ORs
+ * them into the workgroup's 64 rows x 2 words (a tile's 64 columns start at a
+ * multiple of 32, so they are exactly two output words), which one invocation
+ * per word then stores: out u32 [M, ceil(N/32)].
  */
-export const GEMM_TILE = 16;
 
-export const BINARY_GEMM_WGSL = /* wgsl */ `
-// out[m, n] = K - 2 * sum_w countOneBits(a[m, w] ^ b[n, w]); tile ${GEMM_TILE}x${GEMM_TILE} outputs, ${GEMM_TILE} words per K step.
-const TILE: u32 = ${GEMM_TILE}u;
+const SIGN_OPERANDS = {
+  aPlanes: 1,
+  bPlanes: 1,
+  kStep: GEMM_K_STEP,
+  params: `  // The true number of signs per row: the dot product is k - 2 * popcount.
+  k: u32,`,
+  loadA: /* wgsl */ `fn load_a(row: u32, plane: u32, word: u32) -> u32 {
+  return a[row * params.words_per_row + word];
+}`,
+  loadB: /* wgsl */ `fn load_b(column: u32, plane: u32, word: u32) -> u32 {
+  return b[column * params.words_per_row + word];
+}`,
+  accumulate: XOR_POPCOUNT_ACCUMULATE,
+};
 
-struct Params {
-  m: u32,
-  n: u32,
-  k: u32,
-  words_per_row: u32,
-  // Offsets in workgroups, for dispatches split at maxComputeWorkgroupsPerDimension.
-  row_tile_offset: u32,
-  column_tile_offset: u32,
-}
-
-@group(0) @binding(0) var<uniform> params: Params;
-@group(0) @binding(1) var<storage, read> a: array<u32>;
-@group(0) @binding(2) var<storage, read> b: array<u32>;
-@group(0) @binding(3) var<storage, read_write> out: array<i32>;
-
-var<workgroup> a_tile: array<array<u32, ${GEMM_TILE}>, ${GEMM_TILE}>;
-var<workgroup> b_tile: array<array<u32, ${GEMM_TILE}>, ${GEMM_TILE}>;
-
-@compute @workgroup_size(${GEMM_TILE}, ${GEMM_TILE})
-fn main(
-  @builtin(workgroup_id) workgroup_id: vec3<u32>,
-  @builtin(local_invocation_id) local_id: vec3<u32>,
-) {
-  let row_base = (workgroup_id.y + params.row_tile_offset) * TILE;
-  let column_base = (workgroup_id.x + params.column_tile_offset) * TILE;
-  let row = row_base + local_id.y;
-  let column = column_base + local_id.x;
-
-  // Rows of b that this invocation loads: the tile's columns, indexed by local_id.y.
-  let load_a_row = row_base + local_id.y;
-  let load_b_row = column_base + local_id.y;
-
-  // No early return here: every invocation must reach the barriers, so
-  // out-of-range invocations load zeros and only skip the store.
-  var differing = 0u;
-  for (var word_base = 0u; word_base < params.words_per_row; word_base += TILE) {
-    let word = word_base + local_id.x;
-
-    var a_word = 0u;
-    if (load_a_row < params.m && word < params.words_per_row) {
-      a_word = a[load_a_row * params.words_per_row + word];
+export const BINARY_GEMM_WGSL = gemmTileWgsl({
+  ...SIGN_OPERANDS,
+  header: 'out[m, n] = K - 2 * sum_w countOneBits(a[m, w] ^ b[n, w])',
+  reads: ['a: array<u32>', 'b: array<u32>'],
+  output: 'out: array<i32>',
+  declarations: '',
+  epilogue: /* wgsl */ `
+  for (var r = 0u; r < BLOCK; r++) {
+    let row = row_base + local_id.y + r * WORKGROUP_SIDE;
+    for (var c = 0u; c < BLOCK; c++) {
+      let column = column_base + local_id.x + c * WORKGROUP_SIDE;
+      if (row < params.m && column < params.n) {
+        out[row * params.n + column] = i32(params.k) - 2 * i32(acc[r][c]);
+      }
     }
-    var b_word = 0u;
-    if (load_b_row < params.n && word < params.words_per_row) {
-      b_word = b[load_b_row * params.words_per_row + word];
-    }
-    a_tile[local_id.y][local_id.x] = a_word;
-    b_tile[local_id.y][local_id.x] = b_word;
-    workgroupBarrier();
+  }`,
+});
 
-    for (var i = 0u; i < TILE; i++) {
-      differing += countOneBits(a_tile[local_id.y][i] ^ b_tile[local_id.x][i]);
+const WORDS_PER_TILE_ROW = GEMM_TILE / 32;
+
+export const BINARY_GEMM_THRESHOLD_PACK_WGSL = gemmTileWgsl({
+  ...SIGN_OPERANDS,
+  header: 'out[m, n / 32] bit n % 32 = threshold_bit(K - 2 * sum_w countOneBits(a[m, w] ^ b[n, w]), n)',
+  params: `${SIGN_OPERANDS.params}
+  // Words per output row: ceil(n / 32).
+  out_words: u32,`,
+  reads: ['a: array<u32>', 'b: array<u32>', 'thresholds: array<i32>', 'directions: array<i32>'],
+  output: 'out: array<u32>',
+  declarations: /* wgsl */ `
+const WORDS_PER_TILE_ROW: u32 = ${WORDS_PER_TILE_ROW}u;
+
+// The tile's output bits, row-major; workgroup memory starts zeroed.
+var<workgroup> packed_tile: array<atomic<u32>, ${GEMM_TILE * WORDS_PER_TILE_ROW}>;
+${THRESHOLD_BIT_WGSL}`,
+  epilogue: /* wgsl */ `
+  for (var r = 0u; r < BLOCK; r++) {
+    let tile_row = local_id.y + r * WORKGROUP_SIDE;
+    let row = row_base + tile_row;
+    for (var c = 0u; c < BLOCK; c++) {
+      let tile_column = local_id.x + c * WORKGROUP_SIDE;
+      let column = column_base + tile_column;
+      if (row < params.m && column < params.n && threshold_bit(i32(params.k) - 2 * i32(acc[r][c]), column) != 0u) {
+        atomicOr(&packed_tile[tile_row * WORDS_PER_TILE_ROW + tile_column / 32u], 1u << (tile_column % 32u));
+      }
     }
-    workgroupBarrier();
   }
+  workgroupBarrier();
 
-  if (row < params.m && column < params.n) {
-    out[row * params.n + column] = i32(params.k) - 2 * i32(differing);
-  }
-}
-`;
+  if (local_index < TILE * WORDS_PER_TILE_ROW) {
+    let row = row_base + local_index / WORDS_PER_TILE_ROW;
+    let word = column_base / 32u + local_index % WORDS_PER_TILE_ROW;
+    if (row < params.m && word < params.out_words) {
+      out[row * params.out_words + word] = atomicLoad(&packed_tile[local_index]);
+    }
+  }`,
+});

@@ -1,4 +1,5 @@
 import { QnnError, ShapeError } from '../errors.js';
+import { wordsPerRow } from './backend.js';
 
 // Argument checks shared by the WASM and WebGPU backends, so both reject the
 // same bad input with the same message before any memory is touched.
@@ -37,6 +38,36 @@ export function checkActivationRange(x: Uint8Array, activationBits: number): voi
     throw new QnnError(
       `bitplaneGemmBits: x[${index}] = ${x[index]} does not fit in activationBits = ${activationBits} ` +
         `(expected 0 to ${limit - 1}). Raise activationBits or requantize x`,
+    );
+  }
+}
+
+/**
+ * The argument checks of bitplaneGemmBits, shared by every backend that runs it: dimensions, bit widths,
+ * operand lengths, the range of x, and that the largest possible |out| fits the int32 accumulators.
+ */
+export function checkBitplaneGemmBits(
+  x: Uint8Array,
+  activationBits: number,
+  w: Uint32Array,
+  weightBits: number,
+  m: number,
+  n: number,
+  k: number,
+): void {
+  checkDims('bitplaneGemmBits', { m, n, k });
+  checkPlaneBits('activationBits', activationBits);
+  checkPlaneBits('weightBits', weightBits);
+  const words = wordsPerRow(k);
+  checkLength('bitplaneGemmBits', 'x', x, m * k, `m * k = ${m} * ${k}`);
+  checkLength('bitplaneGemmBits', 'w', w, n * weightBits * words, `n * weightBits * ceil(k / 32) = ${n} * ${weightBits} * ${words}`);
+  checkActivationRange(x, activationBits);
+  // The kernels' i32 arithmetic wraps, so it is exact only while the largest possible |out| fits in i32.
+  const maxMagnitude = (2 ** activationBits - 1) * (2 ** weightBits - 1) * k;
+  if (maxMagnitude > MAX_DIM) {
+    throw new QnnError(
+      `bitplaneGemmBits: k = ${k} with activationBits = ${activationBits} and weightBits = ${weightBits} can reach ` +
+        `|out| = ${maxMagnitude}, past the int32 maximum ${MAX_DIM}. Split k into shorter partial sums`,
     );
   }
 }

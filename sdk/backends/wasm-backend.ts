@@ -3,7 +3,7 @@ import { type Backend, type BinaryConv2dShape, type MaxPool2dShape, windowOutput
 import type { WasmBuild } from './wasm-loader.js';
 import { WasmHeap } from './wasm-memory.js';
 import { binaryConv2dGeometry, checkBinaryConv2d, checkBinaryMaxPool2d } from './reference-conv.js';
-import { MAX_DIM, checkActivationRange, checkDims, checkLength, checkPlaneBits } from './kernel-checks.js';
+import { MAX_DIM, checkBitplaneGemmBits, checkDims, checkLength } from './kernel-checks.js';
 
 export { isWasmSimdSupported } from './wasm-loader.js';
 
@@ -323,21 +323,7 @@ export class WasmBackend implements Backend {
     n: number,
     k: number,
   ): Int32Array {
-    checkDims('bitplaneGemmBits', { m, n, k });
-    checkPlaneBits('activationBits', activationBits);
-    checkPlaneBits('weightBits', weightBits);
-    const words = wordsPerRow(k);
-    checkLength('bitplaneGemmBits', 'x', x, m * k, `m * k = ${m} * ${k}`);
-    checkLength('bitplaneGemmBits', 'w', w, n * weightBits * words, `n * weightBits * ceil(k / 32) = ${n} * ${weightBits} * ${words}`);
-    checkActivationRange(x, activationBits);
-    // The kernel's i32 arithmetic wraps, so it is exact only while the largest possible |out| fits in i32.
-    const maxMagnitude = (2 ** activationBits - 1) * (2 ** weightBits - 1) * k;
-    if (maxMagnitude > MAX_DIM) {
-      throw new QnnError(
-        `bitplaneGemmBits: k = ${k} with activationBits = ${activationBits} and weightBits = ${weightBits} can reach ` +
-          `|out| = ${maxMagnitude}, past the int32 maximum ${MAX_DIM}. Split k into shorter partial sums`,
-      );
-    }
+    checkBitplaneGemmBits(x, activationBits, w, weightBits, m, n, k);
 
     const scratchBytes = this.kernels.bitplaneGemmScratchBytes(m, k);
     const [xPtr, wPtr, outPtr, scratchPtr] = this.heap.reserve('bitplaneGemmBits', [

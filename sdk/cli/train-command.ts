@@ -11,7 +11,11 @@ import { loadQnn, saveQnn } from '../format/qnn-file.js';
 import type { LossName } from '../losses/index.js';
 import { binaryMlp } from '../models/binary-mlp.js';
 import { Adam, exponentialDecay } from '../optimizers/adam.js';
-import { fit } from '../training/fit.js';
+import { Bop } from '../optimizers/bop.js';
+import type { Optimizer } from '../optimizers/optimizer.js';
+import { ShiftAdaMax } from '../optimizers/shift-adamax.js';
+import { type FitOptions, fit } from '../training/fit.js';
+import { fitWebGpu } from '../../gpu/training/fit-webgpu.js';
 import { argmax, classificationError } from '../training/metrics.js';
 import { fraction, positiveInteger, positiveNumber, threadCount, widths } from './args.js';
 import { timePackedInference } from './packed-eval.js';
@@ -26,6 +30,10 @@ export const TRAIN_DEFAULTS = {
   dropout: 0,
   loss: 'softmax_cross_entropy' as LossName,
   seed: 1,
+  optimizer: 'adam',
+  batchNorm: 'standard',
+  bopGamma: 1e-4,
+  bopThreshold: 1e-8,
   out: 'models/mnist-bnn.qnn',
 };
 
@@ -41,11 +49,17 @@ Options:
   --hidden LIST          hidden layer widths, comma-separated (default ${TRAIN_DEFAULTS.hidden.join(',')})
   --epochs N             training epochs (default ${TRAIN_DEFAULTS.epochs})
   --batch-size N         samples per gradient step (default ${TRAIN_DEFAULTS.batchSize})
-  --learning-rate R      initial Adam learning rate (default ${TRAIN_DEFAULTS.learningRate})
+  --learning-rate R      initial learning rate (default ${TRAIN_DEFAULTS.learningRate})
   --final-learning-rate R  learning rate of the last epoch, reached by exponential decay when there
                          is more than one epoch (default ${TRAIN_DEFAULTS.finalLearningRate})
   --dropout R            dropout rate after each hidden block, in [0, 1) (default ${TRAIN_DEFAULTS.dropout})
   --loss NAME            squared_hinge or softmax_cross_entropy (default ${TRAIN_DEFAULTS.loss})
+  --optimizer NAME       adam, shift-adamax (the QNN paper's shift-based AdaMax) or bop (flips binary
+                         weights; --learning-rate then drives the Adam of the other parameters)
+                         (default ${TRAIN_DEFAULTS.optimizer})
+  --batch-norm NAME      standard or shift (the QNN paper's shift-based batch norm) (default ${TRAIN_DEFAULTS.batchNorm})
+  --bop-gamma R          Bop's gradient-average rate (default ${TRAIN_DEFAULTS.bopGamma})
+  --bop-threshold R      Bop's flip threshold tau (default ${TRAIN_DEFAULTS.bopThreshold})
   --backend NAME         auto, webgpu, wasm, wasm-simd, wasm-scalar or reference (default auto; auto
                          takes a hardware WebGPU adapter when there is one, else WASM)
   --threads N            worker threads for the WASM kernels, a number or 'auto' (default 1)
@@ -69,6 +83,10 @@ export async function trainCommand(argv: string[]): Promise<void> {
       'final-learning-rate': { type: 'string' },
       dropout: { type: 'string' },
       loss: { type: 'string' },
+      optimizer: { type: 'string' },
+      'batch-norm': { type: 'string' },
+      'bop-gamma': { type: 'string' },
+      'bop-threshold': { type: 'string' },
       backend: { type: 'string', default: 'auto' },
       threads: { type: 'string' },
       seed: { type: 'string' },
@@ -88,6 +106,12 @@ export async function trainCommand(argv: string[]): Promise<void> {
   const loss = (values.loss ?? TRAIN_DEFAULTS.loss) as LossName;
   if (loss !== 'squared_hinge' && loss !== 'softmax_cross_entropy') throw new QnnError(`unknown --loss '${loss}'; expected squared_hinge or softmax_cross_entropy`);
 
+  const optimizerName = values.optimizer ?? TRAIN_DEFAULTS.optimizer;
+  if (!['adam', 'shift-adamax', 'bop'].includes(optimizerName)) throw new QnnError(`unknown --optimizer '${optimizerName}'; expected adam, shift-adamax or bop`);
+  const batchNormName = values['batch-norm'] ?? TRAIN_DEFAULTS.batchNorm;
+  if (batchNormName !== 'standard' && batchNormName !== 'shift') throw new QnnError(`unknown --batch-norm '${batchNormName}'; expected standard or shift`);
+  const bopGamma = positiveNumber(values['bop-gamma'], 'bop-gamma', TRAIN_DEFAULTS.bopGamma);
+  const bopThreshold = positiveNumber(values['bop-threshold'], 'bop-threshold', TRAIN_DEFAULTS.bopThreshold);
   const hidden = widths(values.hidden, 'hidden', TRAIN_DEFAULTS.hidden);
   const epochs = positiveInteger(values.epochs, 'epochs', TRAIN_DEFAULTS.epochs);
   const batchSize = positiveInteger(values['batch-size'], 'batch-size', TRAIN_DEFAULTS.batchSize);
@@ -111,22 +135,25 @@ export async function trainCommand(argv: string[]): Promise<void> {
   // Inputs are uint8 / 256 so the packed first layer reproduces the float32 sums exactly.
   const trainInputs = scalePixels(mnist.train.images);
   const testInputs = scalePixels(mnist.test.images);
-  const model = binaryMlp({ inputs: features, hidden, classes: MNIST_CLASSES, dropout, seed });
+  const model = binaryMlp({ inputs: features, hidden, classes: MNIST_CLASSES, dropout, seed, batchNorm: batchNormName });
   const parameterCount = model.parameters().reduce((n, p) => n + p.value.size, 0);
-  log(`model: ${features}-${hidden.join('-')}-${MNIST_CLASSES} binarized MLP, ${parameterCount} latent parameters, ${epochs} epoch${epochs === 1 ? '' : 's'}, batch ${batchSize}, ${loss}`);
+  log(`model: ${features}-${hidden.join('-')}-${MNIST_CLASSES} binarized MLP, ${parameterCount} latent parameters, ${epochs} epoch${epochs === 1 ? '' : 's'}, batch ${batchSize}, ${loss}, ${optimizerName}, ${batchNormName} batch norm`);
 
   const progress = new EpochProgress();
   const trainStarted = performance.now();
-  fit(model, trainInputs, mnist.train.labels, {
+  const fitOptions: FitOptions = {
     epochs,
     batchSize,
     loss,
     seed,
-    optimizer: new Adam({ learningRate }),
+    optimizer: createOptimizer(optimizerName, learningRate, bopGamma, bopThreshold),
     learningRateSchedule: exponentialDecay(learningRate, finalLearningRate, epochs),
     onBatchEnd: (report) => progress.onBatchEnd(report),
     onEpochEnd: (report) => progress.onEpochEnd(report),
-  });
+  };
+  // On WebGPU the whole fit stays on the device; the model gets its weights back at each epoch's end.
+  if (backends.webgpu !== null) await fitWebGpu(model, trainInputs, mnist.train.labels, fitOptions, backends.webgpu);
+  else fit(model, trainInputs, mnist.train.labels, fitOptions);
   const trainSeconds = (performance.now() - trainStarted) / 1000;
 
   const floatScores = model.predict(testInputs);
@@ -153,6 +180,8 @@ export async function trainCommand(argv: string[]): Promise<void> {
     testImages: mnist.test.count,
     testError,
     packedTestError,
+    optimizer: optimizerName,
+    batchNorm: batchNormName,
     predictionMatch: comparison.predictionMatch,
     maxScoreDifference: comparison.maxScoreDifference,
     trainSeconds,
@@ -183,6 +212,12 @@ export async function trainCommand(argv: string[]): Promise<void> {
       '',
     ].join('\n'),
   );
+}
+
+function createOptimizer(name: string, learningRate: number, bopGamma: number, bopThreshold: number): Optimizer {
+  if (name === 'shift-adamax') return new ShiftAdaMax({ learningRate });
+  if (name === 'bop') return new Bop({ gamma: bopGamma, threshold: bopThreshold, otherOptimizer: new Adam({ learningRate }) });
+  return new Adam({ learningRate });
 }
 
 /** Fraction of samples whose argmax agrees, and the largest absolute score difference. */

@@ -127,3 +127,33 @@ describe('qnn command errors', () => {
     });
   });
 });
+
+describe('qnn train with the paper recipes', () => {
+  for (const recipe of [
+    ['--optimizer', 'shift-adamax', '--batch-norm', 'shift'],
+    ['--optimizer', 'bop'],
+  ]) {
+    test(recipe.join(' '), async () => {
+      const { stdout } = await qnn([
+        'train', '--backend', 'wasm', '--hidden', '128', '--epochs', '1', '--train-limit', '3000', '--test-limit', '1000',
+        '--out', join(workDir, `${recipe[1]}.qnn`), '--json', ...recipe,
+      ]);
+      const summary = JSON.parse(stdout) as Record<string, unknown>;
+
+      assert.equal(summary.optimizer, recipe[1]);
+      assert.equal(summary.batchNorm, recipe[3] ?? 'standard');
+      // Chance is 90%; a recipe that never moves the binary weights stays above 75% (measured 80.8% for Bop without flips).
+      assert.ok((summary.testError as number) < 0.4, `test error ${summary.testError}`);
+      // Shift-based batch norm folds into thresholds like the standard one, so both graphs agree on every image.
+      assert.equal(summary.predictionMatch, 1);
+      assert.equal(summary.maxScoreDifference, 0);
+    });
+  }
+
+  test('unknown optimizer', async () => {
+    await assert.rejects(qnn(['train', '--optimizer', 'sgd']), (error: { stderr: string }) => {
+      assert.match(error.stderr, /unknown --optimizer 'sgd'; expected adam, shift-adamax or bop/);
+      return true;
+    });
+  });
+});
