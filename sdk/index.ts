@@ -16,9 +16,30 @@ export { ternarize } from './quantizers/ternary.js';
 export { linearQuant, linearQuantRange } from './quantizers/linear-quant.js';
 export { logQuant, logQuantExponentRange } from './quantizers/log-quant.js';
 export { dorefaActivations, dorefaWeights, quantizeK } from './quantizers/dorefa.js';
+export {
+  type QuantizerSpec,
+  type QuantizerRole,
+  checkQuantizer,
+  isBinaryQuantizer,
+  quantizerStorageBits,
+} from './quantizers/quantizer-spec.js';
+export {
+  quantizeGradient,
+  dequantizeGradient,
+  checkGradientBits,
+  type QuantizedGradient,
+  type TrainingContext,
+} from './training/gradient-quantization.js';
+export { bitwiseWeightGradient } from './training/bitwise-weight-gradient.js';
+export { matmulQuantizedGradient } from './training/quantized-gradient-matmul.js';
 export { Dense, QuantDense, type DenseOptions, type Quantizer } from './layers/dense.js';
 export { BatchNorm } from './layers/batch-norm.js';
 export { Dropout } from './layers/dropout.js';
+export { QuantConv2D, type QuantConv2DOptions } from './layers/quant-conv2d.js';
+export { MaxPool2D, type MaxPool2DOptions } from './layers/max-pool2d.js';
+export { Flatten } from './layers/flatten.js';
+export { GlobalAveragePooling2D } from './layers/global-average-pooling2d.js';
+export { binaryConvNet, fastMnistConvNet, type BinaryConvNetOptions, type ConvBlockSpec } from './models/binary-convnet.js';
 export { Sequential } from './layers/sequential.js';
 export { squaredHinge, softmaxCrossEntropy } from './losses/index.js';
 export { Adam, exponentialDecay } from './optimizers/adam.js';
@@ -30,7 +51,7 @@ export { ap2 } from './quantizers/ap2.js';
 export { fit, type FitOptions, type EpochReport, type BatchReport } from './training/fit.js';
 export { argmax, classificationError } from './training/metrics.js';
 export { Random } from './random.js';
-export { compileModel } from './compile/compile-model.js';
+export { compileModel, compileNetwork } from './compile/compile-model.js';
 export { runPacked, runPackedAsync } from './compile/run-packed.js';
 export { createWasmBackend } from './backends/create-wasm-backend.js';
 export type { WasmBackend, WasmBackendOptions } from './backends/wasm-backend.js';
@@ -48,5 +69,15 @@ export { loadCifar10 } from './data/cifar10.js';
 export { loadSvhn } from './data/svhn.js';
 export { parseMatV5, type MatArray } from './data/mat-v5.js';
 export { parseIdx, readIdxFile } from './data/idx.js';
-export { encodeQnn, decodeQnn, saveQnn, loadQnn } from './format/qnn-file.js';
-export type { PackedModel, PackedDenseLayer } from './compile/graph.js';
+export { encodeQnn, decodeQnn, decodeQnnNetwork, saveQnn, loadQnn, loadQnnNetwork } from './format/qnn-file.js';
+export type {
+  PackedModel,
+  PackedNetwork,
+  PackedLayer,
+  PackedDenseLayer,
+  PackedConv2dLayer,
+  PackedMaxPool2dLayer,
+  PackedFlattenLayer,
+  PoolWindow,
+} from './compile/graph.js';
+export { isPackedModel } from './compile/graph.js';

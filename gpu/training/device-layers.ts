@@ -92,7 +92,7 @@ function checkWidth(layer: Layer, expected: number, features: number): void {
 function checkQuantizer(layer: Dense, role: 'kernel' | 'input', quantizer: Quantizer): void {
   if (quantizer === null || quantizer === 'ste_sign') return;
   throw new QnnError(
-    `fitWebGpu: layer '${layer.name}' uses the '${quantizer}' ${role} quantizer, which WebGPU training does not support; ` +
+    `fitWebGpu: layer '${layer.name}' uses the ${typeof quantizer === 'string' ? `'${quantizer}'` : JSON.stringify(quantizer)} ${role} quantizer, which WebGPU training does not support; ` +
       "use 'ste_sign' or null, or train this model with fit() instead",
   );
 }

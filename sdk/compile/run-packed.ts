@@ -3,7 +3,12 @@ import type { Backend } from '../backends/backend.js';
 import { QnnError, ShapeError } from '../errors.js';
 import { shapeSize } from '../tensor/tensor.js';
 import { applyEpilogue } from './epilogue.js';
-import type { PackedModel } from './graph.js';
+import type { BinaryConv2dShape } from '../backends/backend.js';
+import { convGeometry } from '../layers/im2col.js';
+import { addPadOffsets, im2colUint8, padOffsets } from './conv-uint8.js';
+import { flattenPacked } from './flatten-packed.js';
+import type { PackedConv2dLayer, PackedNetwork } from './graph.js';
+import { invertChannels, poolReadyThresholds } from './pool-thresholds.js';
 
 type Kernel = Exclude<keyof Backend, 'name'>;
 
@@ -16,10 +21,11 @@ type PackedWalk = Generator<KernelCall, Float32Array, unknown>;
 /**
  * Runs a packed model on uint8 samples [count, ...inputShape] and returns the
  * float32 class scores [count, classes]. Activations stay packed between
- * layers: bit-plane GEMM for the uint8 input, binary GEMM after that,
+ * layers: bit-plane GEMM for the uint8 input, binary GEMM or binary
+ * convolution after that,
  * thresholds straight to packed signs, float epilogue only for the scores.
  */
-export function runPacked(model: PackedModel, backend: Backend, samples: Uint8Array, batchSize = 1000): Float32Array {
+export function runPacked(model: PackedNetwork, backend: Backend, samples: Uint8Array, batchSize = 1000): Float32Array {
   const { count, classes, batches } = planBatches(model, samples, batchSize);
   const scores = new Float32Array(count * classes);
 
@@ -37,7 +43,7 @@ export function runPacked(model: PackedModel, backend: Backend, samples: Uint8Ar
  * graph walk is the same code, so both give the same scores from the same kernels.
  */
 export async function runPackedAsync(
-  model: PackedModel,
+  model: PackedNetwork,
   backend: AsyncBackend | Backend,
   samples: Uint8Array,
   batchSize = 1000,
@@ -60,7 +66,7 @@ function call(backend: AsyncBackend | Backend, request: KernelCall): unknown {
 }
 
 function planBatches(
-  model: PackedModel,
+  model: PackedNetwork,
   samples: Uint8Array,
   batchSize: number,
 ): { count: number; classes: number; batches: { start: number; batch: Uint8Array; rows: number }[] } {
@@ -68,14 +74,17 @@ function planBatches(
   if (samples.length % features !== 0) {
     throw new ShapeError(`packed model expects samples of ${features} bytes, got ${samples.length} bytes (not a multiple)`);
   }
-  if (model.layers.length === 0 || model.layers[0].input !== 'uint8') {
+  const first = model.layers[0];
+  const last = model.layers[model.layers.length - 1];
+  if (first === undefined || first.kind === 'maxPool2d' || first.kind === 'flatten' || first.input !== 'uint8') {
     // Limitation: sample-level sign packing for models with binary input is not implemented, so such models are rejected here.
-    throw new QnnError('runPacked feeds uint8 samples, so the first packed layer must take uint8 input');
+    throw new QnnError('runPacked feeds uint8 samples, so the first packed layer must be a dense or conv2d layer with uint8 input');
   }
+  if (last.kind !== 'dense') throw new QnnError(`the last packed layer must be a dense score layer, found '${last.kind}'`);
   if (!Number.isInteger(batchSize) || batchSize <= 0) throw new ShapeError(`runPacked: batchSize must be a positive integer, got ${batchSize}`);
 
   const count = samples.length / features;
-  const classes = model.layers[model.layers.length - 1].units;
+  const classes = last.units;
   const batches = [];
   for (let start = 0; start < count; start += batchSize) {
     const rows = Math.min(batchSize, count - start);
@@ -84,10 +93,25 @@ function planBatches(
   return { count, classes, batches };
 }
 
-function* walkBatch(model: PackedModel, batch: Uint8Array, rows: number): PackedWalk {
+function* walkBatch(model: PackedNetwork, batch: Uint8Array, rows: number): PackedWalk {
   let packed: Uint32Array | null = null;
 
   for (const layer of model.layers) {
+    if (layer.kind === 'conv2d') {
+      packed = yield* walkConv2d(layer, batch, packed, rows);
+      continue;
+    }
+    if (layer.kind === 'maxPool2d') {
+      const { height, width, channels, poolHeight, poolWidth, strideHeight, strideWidth } = layer;
+      const shape = { batch: rows, height, width, channels, poolHeight, poolWidth, strideHeight, strideWidth };
+      packed = (yield { kernel: 'binaryMaxPool2d', args: [packed!, shape] }) as Uint32Array;
+      continue;
+    }
+    if (layer.kind === 'flatten') {
+      packed = flattenPacked(layer, packed!, rows);
+      continue;
+    }
+
     const output = layer.output;
 
     // A hidden layer on packed input goes through the fused kernel, which never writes int32 accumulators.
@@ -116,4 +140,40 @@ function* walkBatch(model: PackedModel, batch: Uint8Array, rows: number): Packed
     return scores;
   }
   throw new ShapeError('packed model has no score layer at the end');
+}
+
+/**
+ * Runs one convolution layer: the integer accumulators (binaryConv2d on signs,
+ * im2col + bitplaneGemm on uint8), then thresholds to packed signs, with the
+ * max-pool of the accumulators, when the layer has one, done on packed signs.
+ */
+function* walkConv2d(layer: PackedConv2dLayer, batch: Uint8Array, packed: Uint32Array | null, rows: number): Generator<KernelCall, Uint32Array, unknown> {
+  const { height, width, channels, outChannels, kernelHeight, kernelWidth, strideHeight, strideWidth, padding } = layer;
+  const window = { batch: rows, height, width, channels, kernelHeight, kernelWidth, strideHeight, strideWidth, padding };
+  const { outHeight, outWidth } = convGeometry(window);
+  const positions = rows * outHeight * outWidth;
+
+  let acc: Int32Array;
+  if (layer.input === 'uint8') {
+    const cols = im2colUint8(layer, batch, rows);
+    const reduction = kernelHeight * kernelWidth * channels;
+    acc = (yield { kernel: 'bitplaneGemm', args: [cols, layer.weights, positions, outChannels, reduction] }) as Int32Array;
+    const offsets = padOffsets(layer);
+    if (offsets !== null) acc = addPadOffsets(acc, offsets);
+  } else {
+    // The .qnn checks and the compiler allow only 1, 0 and -1 as the pad value of a signs-input layer.
+    const shape: BinaryConv2dShape = { ...window, outChannels, padValue: layer.padValue as BinaryConv2dShape['padValue'] };
+    acc = (yield { kernel: 'binaryConv2d', args: [packed!, layer.weights, shape] }) as Int32Array;
+  }
+
+  if (layer.pool === null) {
+    const { thresholds, directions } = layer.output;
+    return (yield { kernel: 'thresholdPack', args: [acc, positions, outChannels, thresholds, directions] }) as Uint32Array;
+  }
+
+  const ready = poolReadyThresholds(layer.output);
+  const signs = (yield { kernel: 'thresholdPack', args: [acc, positions, outChannels, ready.thresholds, ready.directions] }) as Uint32Array;
+  const poolShape = { batch: rows, height: outHeight, width: outWidth, channels: outChannels, ...layer.pool };
+  const pooled = (yield { kernel: 'binaryMaxPool2d', args: [signs, poolShape] }) as Uint32Array;
+  return invertChannels(pooled, ready.invertMask);
 }

@@ -49,6 +49,18 @@ export class ByteReader {
     return value;
   }
 
+  i32(field: string): number {
+    this.require(4, field);
+    const value = this.view.getInt32(this.offset, true);
+    this.offset += 4;
+    return value;
+  }
+
+  /** Returns the byte at `offset` without moving the read position; the caller checks that it is in range. */
+  peekU8(offset: number): number {
+    return this.view.getUint8(offset);
+  }
+
   f64(field: string): number {
     this.require(8, field);
     const value = this.view.getFloat64(this.offset, true);

@@ -4,7 +4,18 @@
  * that remain before anything is allocated.
  */
 import { wordsPerRow } from '../backends/backend.js';
-import type { DenseEpilogue, PackedDenseLayer, PackedModel } from '../compile/graph.js';
+import {
+  type DenseEpilogue,
+  type PackedConv2dLayer,
+  type PackedDenseLayer,
+  type PackedFlattenLayer,
+  type PackedLayer,
+  type PackedMaxPool2dLayer,
+  type PackedModel,
+  type PackedNetwork,
+  type SignOutput,
+  isPackedModel,
+} from '../compile/graph.js';
 import { FileFormatError } from '../errors.js';
 import { ByteReader } from './byte-reader.js';
 import { crc32 } from './crc32.js';
@@ -29,10 +40,21 @@ import {
   OUTPUT_KIND_SIGNS,
   QNN_FORMAT_VERSION,
   QNN_MAGIC,
+  CONV2D_FIXED_BYTES,
+  FLATTEN_RECORD_BYTES,
+  LAYER_KIND_CONV2D,
+  LAYER_KIND_FLATTEN,
+  LAYER_KIND_MAX_POOL2D,
+  MAX_POOL2D_RECORD_BYTES,
+  PADDING_BY_CODE,
+  QNN_CONV_VERSION,
   alignTo4,
+  conv2dRecordBytes,
+  conv2dWeightWords,
   denseRecordBytes,
   findNonzeroPadWord,
 } from './qnn-layout.js';
+import { findNetworkProblem } from './qnn-network-checks.js';
 
 /**
  * Decodes a `.qnn` file into a packed model. Throws FileFormatError, naming
@@ -40,8 +62,33 @@ import {
  * of a newer format version, corrupted (checksum mismatch) or inconsistent.
  */
 export function decodeQnn(bytes: Uint8Array, fileName = '<memory>'): PackedModel {
+  const { network, recordStarts } = decodeRecords(bytes, fileName);
+  if (!isPackedModel(network)) {
+    const index = network.layers.findIndex((layer) => layer.kind !== 'dense');
+    throw new FileFormatError(
+      `layer ${index} is a ${network.layers[index].kind} layer, so the file contains a network, not a dense model; decode it with decodeQnnNetwork`,
+      fileName,
+      recordStarts[index],
+    );
+  }
+  return network;
+}
+
+/**
+ * Decodes a `.qnn` file of format version 1 or 2 into a packed network of
+ * any layer kinds. Throws FileFormatError as decodeQnn does, and for a layer
+ * chain that does not fit together (see qnn-network-checks.ts), at the start of
+ * the layer record at fault.
+ */
+export function decodeQnnNetwork(bytes: Uint8Array, fileName = '<memory>'): PackedNetwork {
+  return decodeRecords(bytes, fileName).network;
+}
+
+/** Decodes the file and returns the network with the byte offset of each layer record. */
+function decodeRecords(bytes: Uint8Array, fileName: string): { network: PackedNetwork; recordStarts: number[] } {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const checksumOffset = checkFileFrame(bytes, view, fileName);
+  const version = view.getUint32(HEADER_VERSION_OFFSET, true);
   const reader = new ByteReader(bytes, fileName, HEADER_LAYER_COUNT_OFFSET, checksumOffset, 'the checksum');
 
   // Header fields after the file length.
@@ -59,10 +106,12 @@ export function decodeQnn(bytes: Uint8Array, fileName = '<memory>'): PackedModel
   for (let d = 0; d < rank; d++) inputShape.push(readCount(reader, `inputShape[${d}]`, 1, MAX_ARRAY_ELEMENTS));
 
   // Layer records, each checked against the one before it.
-  const layers: PackedDenseLayer[] = [];
+  const layers: PackedLayer[] = [];
+  const recordStarts: number[] = [];
   for (let index = 0; index < layerCount; index++) {
     const isLast = index === layerCount - 1;
-    layers.push(readDenseRecord(reader, index, isLast, inputShape, layers[index - 1]));
+    recordStarts.push(reader.offset);
+    layers.push(readRecord(reader, version, index, isLast, inputShape, layers[index - 1]));
   }
 
   if (reader.offset !== checksumOffset) {
@@ -71,7 +120,114 @@ export function decodeQnn(bytes: Uint8Array, fileName = '<memory>'): PackedModel
         `expected the checksum at byte ${reader.offset}, found it at byte ${checksumOffset}`,
     );
   }
-  return { inputShape, layers };
+  const network = { inputShape, layers };
+  if (!isPackedModel(network)) {
+    const problem = findNetworkProblem(network);
+    if (problem !== null) reader.fail(problem.message, recordStarts[problem.index]);
+  }
+  return { network, recordStarts };
+}
+
+/** Reads one layer record of any kind that `version` allows. */
+function readRecord(reader: ByteReader, version: number, index: number, isLast: boolean, inputShape: number[], previous: PackedLayer | undefined): PackedLayer {
+  const kindOffset = reader.offset + 4;
+  reader.require(8, `layer ${index} record length and kind`);
+  const kind = reader.peekU8(kindOffset);
+
+  if (kind === LAYER_KIND_DENSE || version < QNN_CONV_VERSION) {
+    // Chain rules for a dense layer after a flatten layer are checked for the whole network afterwards.
+    if (previous === undefined || previous.kind === 'dense') return readDenseRecord(reader, index, isLast, inputShape, previous, true);
+    return readDenseRecord(reader, index, isLast, inputShape, undefined, false);
+  }
+  if (kind === LAYER_KIND_CONV2D) return readConvRecord(reader, index);
+  if (kind === LAYER_KIND_MAX_POOL2D || kind === LAYER_KIND_FLATTEN) return readWindowRecord(reader, index, kind);
+  return reader.fail(
+    `layer ${index}: unknown layer kind code ${kind}, expected ${LAYER_KIND_DENSE} (dense), ${LAYER_KIND_CONV2D} (conv2d), ` +
+      `${LAYER_KIND_MAX_POOL2D} (maxPool2d) or ${LAYER_KIND_FLATTEN} (flatten)`,
+    kindOffset,
+  );
+}
+
+/** Reads the record length, checks it against `expected` and that the record's bytes are present. */
+function readRecordLength(reader: ByteReader, name: string, expected: number, start: number): void {
+  const recordLength = reader.u32(`${name} record length`);
+  if (recordLength !== expected) reader.fail(`${name}: invalid record length: expected ${expected} bytes from its fields, found ${recordLength}`, start);
+  reader.require(expected - 4, `${name} record`);
+}
+
+function readZeroBytes(reader: ByteReader, name: string, count: number): void {
+  for (let i = 0; i < count; i++) {
+    const offset = reader.offset;
+    const value = reader.u8(`${name} reserved byte`);
+    if (value !== 0) reader.fail(`${name}: reserved byte ${i} must be 0, found ${value}`, offset);
+  }
+}
+
+function readWindowRecord(reader: ByteReader, index: number, kind: number): PackedMaxPool2dLayer | PackedFlattenLayer {
+  const start = reader.offset;
+  const flatten = kind === LAYER_KIND_FLATTEN;
+  const name = `layer ${index} (${flatten ? 'flatten' : 'maxPool2d'})`;
+  readRecordLength(reader, name, flatten ? FLATTEN_RECORD_BYTES : MAX_POOL2D_RECORD_BYTES, start);
+  reader.u8(`${name} layer kind`);
+  readZeroBytes(reader, name, 3);
+
+  const height = readCount(reader, `${name} height`, 1, MAX_ARRAY_ELEMENTS);
+  const width = readCount(reader, `${name} width`, 1, MAX_ARRAY_ELEMENTS);
+  const channels = readCount(reader, `${name} channels`, 1, MAX_ARRAY_ELEMENTS);
+  if (flatten) return { kind: 'flatten', height, width, channels };
+
+  const poolHeight = readCount(reader, `${name} poolHeight`, 1, MAX_ARRAY_ELEMENTS);
+  const poolWidth = readCount(reader, `${name} poolWidth`, 1, MAX_ARRAY_ELEMENTS);
+  const strideHeight = readCount(reader, `${name} strideHeight`, 1, MAX_ARRAY_ELEMENTS);
+  const strideWidth = readCount(reader, `${name} strideWidth`, 1, MAX_ARRAY_ELEMENTS);
+  return { kind: 'maxPool2d', height, width, channels, poolHeight, poolWidth, strideHeight, strideWidth };
+}
+
+function readConvRecord(reader: ByteReader, index: number): PackedConv2dLayer {
+  const name = `layer ${index} (conv2d)`;
+  const start = reader.offset;
+  reader.require(CONV2D_FIXED_BYTES, `${name} fixed fields`);
+  const recordLength = reader.u32(`${name} record length`);
+  reader.u8(`${name} layer kind`);
+
+  const inputCode = reader.u8(`${name} input kind`);
+  const input = INPUT_KIND_BY_CODE.get(inputCode);
+  if (input === undefined) reader.fail(`${name}: unknown input kind code ${inputCode}, expected 1 (uint8) or 2 (signs)`, reader.offset - 1);
+  const outputKind = reader.u8(`${name} output kind`);
+  if (outputKind !== OUTPUT_KIND_SIGNS) reader.fail(`${name}: invalid output kind code: expected ${OUTPUT_KIND_SIGNS} (signs), found ${outputKind}`, reader.offset - 1);
+  const paddingCode = reader.u8(`${name} padding`);
+  const padding = PADDING_BY_CODE.get(paddingCode);
+  if (padding === undefined) reader.fail(`${name}: unknown padding code ${paddingCode}, expected 1 (same) or 2 (valid)`, reader.offset - 1);
+  const padValue = reader.i32(`${name} padValue`);
+
+  const count = (field: string) => readCount(reader, `${name} ${field}`, 1, MAX_ARRAY_ELEMENTS);
+  const [height, width, channels, outChannels] = ['height', 'width', 'channels', 'outChannels'].map(count);
+  const [kernelHeight, kernelWidth, strideHeight, strideWidth] = ['kernelHeight', 'kernelWidth', 'strideHeight', 'strideWidth'].map(count);
+
+  const poolOffset = reader.offset;
+  const poolFields = ['poolHeight', 'poolWidth', 'pool strideHeight', 'pool strideWidth'].map((field) => readCount(reader, `${name} ${field}`, 0, MAX_ARRAY_ELEMENTS));
+  const poolAbsent = poolFields.every((value) => value === 0);
+  if (!poolAbsent && poolFields.some((value) => value === 0)) {
+    reader.fail(`${name}: pool fields must be all 0 (no pool) or all positive, found [${poolFields.join(', ')}]`, poolOffset);
+  }
+  const pool = poolAbsent ? null : { poolHeight: poolFields[0], poolWidth: poolFields[1], strideHeight: poolFields[2], strideWidth: poolFields[3] };
+
+  const weightWords = conv2dWeightWords(input, outChannels, kernelHeight, kernelWidth, channels);
+  if (weightWords > MAX_ARRAY_ELEMENTS) reader.fail(`${name}: weight word count ${weightWords} exceeds the maximum ${MAX_ARRAY_ELEMENTS}`, start + 12);
+  const expectedLength = conv2dRecordBytes(weightWords, outChannels);
+  if (recordLength !== expectedLength) reader.fail(`${name}: invalid record length: expected ${expectedLength} bytes from its fields, found ${recordLength}`, start);
+  reader.require(expectedLength - CONV2D_FIXED_BYTES, `${name} record`);
+
+  const weightsOffset = reader.offset;
+  const weights = reader.uint32Array(weightWords, `${name} weights`);
+  const [rows, rowBits] = input === 'uint8' ? [outChannels, kernelHeight * kernelWidth * channels] : [outChannels * kernelHeight * kernelWidth, channels];
+  const padWord = findNonzeroPadWord(weights, rows, rowBits);
+  if (padWord >= 0) {
+    reader.fail(`${name} weights word ${padWord} has nonzero pad bits: expected bits ${rowBits % 32}..31 to be 0, found ${hex32(weights[padWord])}`, weightsOffset + 4 * padWord);
+  }
+  const output = readSignOutput(reader, name, outChannels) as SignOutput;
+
+  return { kind: 'conv2d', input, height, width, channels, outChannels, kernelHeight, kernelWidth, strideHeight, strideWidth, padding, padValue, weights, pool, output };
 }
 
 /**
@@ -176,6 +332,7 @@ function readDenseRecord(
   isLast: boolean,
   inputShape: number[],
   previous: PackedDenseLayer | undefined,
+  checkChain: boolean,
 ): PackedDenseLayer {
   const name = `layer ${index}`;
   const start = reader.offset;
@@ -193,7 +350,7 @@ function readDenseRecord(
   if (input === undefined) {
     reader.fail(`${name}: unknown input kind code ${inputCode}, expected 1 (uint8) or 2 (signs)`, reader.offset - 1);
   }
-  if (previous !== undefined && input !== 'signs') {
+  if (checkChain && previous !== undefined && input !== 'signs') {
     reader.fail(`${name}: input kind must be signs because layer ${index - 1} outputs signs, found ${input}`, reader.offset - 1);
   }
 
@@ -216,7 +373,7 @@ function readDenseRecord(
   const inputsOffset = reader.offset;
   const inputs = readCount(reader, `${name} inputs`, 1, MAX_ARRAY_ELEMENTS);
   const expectedInputs = previous ? previous.units : inputShape.reduce((product, size) => product * size, 1);
-  if (inputs !== expectedInputs) {
+  if (checkChain && inputs !== expectedInputs) {
     const source = previous ? `the units of layer ${index - 1}` : `the elements of inputShape [${inputShape.join(', ')}]`;
     reader.fail(`${name}: inputs must equal ${source}: expected ${expectedInputs}, found ${inputs}`, inputsOffset);
   }

@@ -1,6 +1,6 @@
 /** Encoder of the `.qnn` file (layout in qnn-layout.ts and docs/qnn-format.md). */
 import { wordsPerRow } from '../backends/backend.js';
-import type { PackedDenseLayer, PackedModel } from '../compile/graph.js';
+import { type PackedConv2dLayer, type PackedDenseLayer, type PackedLayer, type PackedModel, type PackedNetwork, type SignOutput, isPackedModel } from '../compile/graph.js';
 import { QnnError, ShapeError } from '../errors.js';
 import { crc32 } from './crc32.js';
 import {
@@ -19,21 +19,31 @@ import {
   OUTPUT_KIND_SIGNS,
   QNN_FORMAT_VERSION,
   QNN_MAGIC,
+  FLATTEN_RECORD_BYTES,
+  LAYER_KIND_CONV2D,
+  LAYER_KIND_FLATTEN,
+  LAYER_KIND_MAX_POOL2D,
+  MAX_POOL2D_RECORD_BYTES,
+  PADDING_CODES,
+  conv2dRecordBytes,
+  conv2dWeightWords,
   denseRecordBytes,
   findNonzeroPadWord,
 } from './qnn-layout.js';
+import { findNetworkProblem } from './qnn-network-checks.js';
 
 /**
- * Encodes a packed model as a version-1 `.qnn` file. Validates the model first
+ * Encodes a packed model or network as a version-2 `.qnn` file. Validates the model first
  * with the same rules the decoder applies, so every encoded file decodes again.
  * Throws ShapeError for an array of the wrong length and QnnError for any other
  * invalid field, naming the layer and the field.
  */
-export function encodeQnn(model: PackedModel): Uint8Array {
-  validateModel(model);
+export function encodeQnn(model: PackedNetwork): Uint8Array {
+  if (isPackedModel(model)) validateModel(model);
+  else validateNetwork(model);
 
   const headerBytes = HEADER_FIXED_BYTES + 4 * model.inputShape.length;
-  const recordBytes = model.layers.map((layer) => denseRecordBytes(layer.inputs, layer.units, outputKindCode(layer), epilogueFlags(layer)));
+  const recordBytes = model.layers.map(recordLength);
   const fileBytes = headerBytes + recordBytes.reduce((sum, bytes) => sum + bytes, 0) + CHECKSUM_BYTES;
   if (fileBytes > MAX_FILE_BYTES) {
     throw new QnnError(`invalid model for .qnn: the file would take ${fileBytes} bytes, more than the maximum ${MAX_FILE_BYTES}`);
@@ -53,7 +63,7 @@ export function encodeQnn(model: PackedModel): Uint8Array {
   // Layer records.
   model.layers.forEach((layer, index) => {
     const start = writer.offset;
-    writeDenseRecord(writer, layer, recordBytes[index]);
+    writeRecord(writer, layer, recordBytes[index]);
     if (writer.offset - start !== recordBytes[index]) {
       throw new Error(`internal error in encodeQnn: layer ${index} record: wrote ${writer.offset - start} bytes, expected ${recordBytes[index]}`);
     }
@@ -62,6 +72,47 @@ export function encodeQnn(model: PackedModel): Uint8Array {
   // Checksum of everything before it.
   writer.u32(crc32(writer.output.subarray(0, writer.offset)));
   return writer.output;
+}
+
+function recordLength(layer: PackedLayer): number {
+  if (layer.kind === 'dense') return denseRecordBytes(layer.inputs, layer.units, outputKindCode(layer), epilogueFlags(layer));
+  if (layer.kind === 'maxPool2d') return MAX_POOL2D_RECORD_BYTES;
+  if (layer.kind === 'flatten') return FLATTEN_RECORD_BYTES;
+  return conv2dRecordBytes(layer.weights.length, layer.outChannels);
+}
+
+function writeRecord(writer: ByteWriter, layer: PackedLayer, recordBytes: number): void {
+  if (layer.kind === 'dense') {
+    writeDenseRecord(writer, layer, recordBytes);
+    return;
+  }
+
+  writer.u32(recordBytes);
+  if (layer.kind === 'flatten') {
+    writer.u32(LAYER_KIND_FLATTEN);
+    for (const value of [layer.height, layer.width, layer.channels]) writer.u32(value);
+    return;
+  }
+  if (layer.kind === 'maxPool2d') {
+    writer.u32(LAYER_KIND_MAX_POOL2D);
+    const fields = [layer.height, layer.width, layer.channels, layer.poolHeight, layer.poolWidth, layer.strideHeight, layer.strideWidth];
+    for (const value of fields) writer.u32(value);
+    return;
+  }
+
+  writer.u8(LAYER_KIND_CONV2D);
+  writer.u8(INPUT_KIND_CODES[layer.input]);
+  writer.u8(OUTPUT_KIND_SIGNS);
+  writer.u8(PADDING_CODES[layer.padding]);
+  writer.i32(layer.padValue);
+  const shape = [layer.height, layer.width, layer.channels, layer.outChannels, layer.kernelHeight, layer.kernelWidth, layer.strideHeight, layer.strideWidth];
+  for (const value of shape) writer.u32(value);
+  const pool = layer.pool ?? { poolHeight: 0, poolWidth: 0, strideHeight: 0, strideWidth: 0 };
+  for (const value of [pool.poolHeight, pool.poolWidth, pool.strideHeight, pool.strideWidth]) writer.u32(value);
+  for (const word of layer.weights) writer.u32(word);
+  for (const threshold of layer.output.thresholds) writer.i32(threshold);
+  for (const direction of layer.output.directions) writer.u8(direction & 0xff);
+  writer.alignTo4();
 }
 
 function outputKindCode(layer: PackedDenseLayer): number {
@@ -195,6 +246,11 @@ function validateLayer(layer: PackedDenseLayer, index: number, layers: PackedDen
     );
   }
 
+  validateDenseArrays(layer, name, index === layers.length - 1);
+}
+
+/** Checks a dense layer's arrays: their types and lengths, the weights' pad bits and the output's values. */
+function validateDenseArrays(layer: PackedDenseLayer, name: string, isLast: boolean): void {
   const words = wordsPerRow(layer.inputs);
   checkCount(layer.units * words, `${name} weight word count (units * ceil(inputs / 32))`, 1, MAX_ARRAY_ELEMENTS);
   checkArray(layer.weights, Uint32Array, layer.units * words, `${name} weights`, `${layer.units} units * ${words} words per row`);
@@ -206,7 +262,6 @@ function validateLayer(layer: PackedDenseLayer, index: number, layers: PackedDen
     );
   }
 
-  const isLast = index === layers.length - 1;
   const expectedOutput = isLast ? 'scores' : 'signs';
   if (layer.output.kind !== expectedOutput) {
     const position = isLast ? 'the last layer' : 'a hidden layer';
@@ -214,13 +269,7 @@ function validateLayer(layer: PackedDenseLayer, index: number, layers: PackedDen
   }
 
   if (layer.output.kind === 'signs') {
-    const { thresholds, directions } = layer.output;
-    checkArray(thresholds, Int32Array, layer.units, `${name} thresholds`, 'one per unit');
-    checkArray(directions, Int8Array, layer.units, `${name} directions`, 'one per unit');
-    const badDirection = directions.findIndex((direction) => direction !== 1 && direction !== -1);
-    if (badDirection >= 0) {
-      throw invalid(`${name} directions[${badDirection}] must be 1 or -1, found ${directions[badDirection]}`);
-    }
+    validateSignOutput(layer.output, layer.units, name);
     return;
   }
 
@@ -232,6 +281,50 @@ function validateLayer(layer: PackedDenseLayer, index: number, layers: PackedDen
   for (const [field, values] of Object.entries(optionalArrays)) {
     if (values !== null && values !== undefined) checkArray(values, Float32Array, layer.units, `${name} epilogue ${field}`, 'one per unit');
   }
+}
+
+function validateSignOutput(output: SignOutput, units: number, name: string): void {
+  const { thresholds, directions } = output;
+  checkArray(thresholds, Int32Array, units, `${name} thresholds`, 'one per output channel');
+  checkArray(directions, Int8Array, units, `${name} directions`, 'one per output channel');
+  const badDirection = directions.findIndex((direction) => direction !== 1 && direction !== -1);
+  if (badDirection >= 0) {
+    throw invalid(`${name} directions[${badDirection}] must be 1 or -1, found ${directions[badDirection]}`);
+  }
+}
+
+/** Validates a network with conv2d, maxPool2d or flatten layers: the shared chain rules, then each layer's arrays. */
+function validateNetwork(network: PackedNetwork): void {
+  const { inputShape, layers } = network;
+  checkCount(layers.length, 'layer count', 1, MAX_LAYERS);
+  checkCount(inputShape.length, 'input rank', 1, MAX_INPUT_RANK);
+  inputShape.forEach((size, d) => checkCount(size, `inputShape[${d}]`, 1, MAX_ARRAY_ELEMENTS));
+
+  const problem = findNetworkProblem(network);
+  if (problem !== null) throw invalid(problem.message);
+
+  layers.forEach((layer, index) => {
+    const name = `layer ${index} (${layer.kind})`;
+    if (layer.kind === 'dense') {
+      checkCount(layer.units, `${name} units`, 1, MAX_ARRAY_ELEMENTS);
+      validateDenseArrays(layer, name, index === layers.length - 1);
+    }
+    if (layer.kind === 'conv2d') validateConvArrays(layer, name);
+  });
+}
+
+function validateConvArrays(layer: PackedConv2dLayer, name: string): void {
+  const { input, outChannels, kernelHeight, kernelWidth, channels } = layer;
+  const words = conv2dWeightWords(input, outChannels, kernelHeight, kernelWidth, channels);
+  checkCount(words, `${name} weight word count`, 1, MAX_ARRAY_ELEMENTS);
+  checkArray(layer.weights, Uint32Array, words, `${name} weights`, `the ${input} layout of compile/graph.ts`);
+
+  const [rows, rowBits] = input === 'uint8' ? [outChannels, kernelHeight * kernelWidth * channels] : [outChannels * kernelHeight * kernelWidth, channels];
+  const padWord = findNonzeroPadWord(layer.weights, rows, rowBits);
+  if (padWord >= 0) {
+    throw invalid(`${name} weights word ${padWord} has nonzero pad bits: expected bits ${rowBits % 32}..31 to be 0, found 0x${layer.weights[padWord].toString(16).padStart(8, '0')}`);
+  }
+  validateSignOutput(layer.output, outChannels, name);
 }
 
 function checkArray(

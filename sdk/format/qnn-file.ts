@@ -6,12 +6,12 @@ import { randomBytes } from 'node:crypto';
 import { type FileHandle, open, readFile, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 
-import type { PackedModel } from '../compile/graph.js';
+import type { PackedModel, PackedNetwork } from '../compile/graph.js';
 import { QnnError } from '../errors.js';
-import { decodeQnn } from './qnn-decode.js';
+import { decodeQnn, decodeQnnNetwork } from './qnn-decode.js';
 import { encodeQnn } from './qnn-encode.js';
 
-export { decodeQnn, encodeQnn };
+export { decodeQnn, decodeQnnNetwork, encodeQnn };
 export { QNN_FORMAT_VERSION } from './qnn-layout.js';
 
 /**
@@ -21,7 +21,7 @@ export { QNN_FORMAT_VERSION } from './qnn-layout.js';
  * encoded before any file is touched, so an invalid model leaves `path` unchanged.
  * On a write or rename error the temporary file is removed and the error rethrown.
  */
-export async function saveQnn(path: string, model: PackedModel): Promise<void> {
+export async function saveQnn(path: string, model: PackedNetwork): Promise<void> {
   const bytes = encodeQnn(model);
   const tempPath = join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
 
@@ -62,6 +62,15 @@ async function removeTempFile(handle: FileHandle | undefined, tempPath: string, 
  * a file that cannot be read (missing, a directory, no permission) raises a QnnError with the system's reason.
  */
 export async function loadQnn(path: string): Promise<PackedModel> {
+  return decodeQnn(await readModelFile(path), path);
+}
+
+/** Reads and decodes a `.qnn` file of any layer kinds, with the errors of loadQnn. */
+export async function loadQnnNetwork(path: string): Promise<PackedNetwork> {
+  return decodeQnnNetwork(await readModelFile(path), path);
+}
+
+async function readModelFile(path: string): Promise<Uint8Array> {
   let bytes: Uint8Array;
   try {
     bytes = await readFile(path);
@@ -70,5 +79,5 @@ export async function loadQnn(path: string): Promise<PackedModel> {
     const reason = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'it is a directory' : error instanceof Error ? error.message : String(error);
     throw new QnnError(`cannot read model file ${path}: ${reason}`);
   }
-  return decodeQnn(bytes, path);
+  return bytes;
 }

@@ -1,5 +1,6 @@
 /**
- * Byte layout of the `.qnn` file, version 1 (docs/qnn-format.md has the full table).
+ * Byte layout of the `.qnn` file, version 2 (docs/qnn-format.md has the full table).
+ * Version 1 is version 2 with dense records only; the decoder reads both.
  * All integers and floats are little-endian and every record starts 4-byte aligned.
  *
  * Header, at byte 0:
@@ -20,6 +21,20 @@
  *   r+16  u32[units * ceil(inputs / 32)] packed weights
  *   signs output:  i32[units] thresholds, i8[units] directions, zero bytes to a multiple of 4
  *   scores output: f64 input scale, then f32[units] bias, scale, shift, each only when its flag is set
+ *
+ * Conv2d layer record (version 2):
+ *   r+0   u32  record length
+ *   r+4   u8   layer kind 2, u8 input kind, u8 output kind (1, signs), u8 padding (1 same, 2 valid)
+ *   r+8   i32  pad value
+ *   r+12  u32[8] height, width, channels, outChannels, kernelHeight, kernelWidth, strideHeight, strideWidth
+ *   r+44  u32[4] accumulator pool: poolHeight, poolWidth, strideHeight, strideWidth (all 0 for none)
+ *   r+60  u32[...] packed weights (layout in compile/graph.ts)
+ *   then  i32[outChannels] thresholds, i8[outChannels] directions, zero bytes to a multiple of 4
+ *
+ * Max-pool layer record (version 2): u32 record length, u8 layer kind 3, u8[3] zero,
+ *   u32[7] height, width, channels, poolHeight, poolWidth, strideHeight, strideWidth.
+ * Flatten layer record (version 2): u32 record length, u8 layer kind 4, u8[3] zero,
+ *   u32[3] height, width, channels.
  */
 import { wordsPerRow } from '../backends/backend.js';
 import type { PackedInputKind } from '../compile/graph.js';
@@ -27,7 +42,10 @@ import type { PackedInputKind } from '../compile/graph.js';
 export const QNN_MAGIC = Uint8Array.from('QNNMODEL', (char) => char.charCodeAt(0));
 
 /** Newest format version this code reads and the only one it writes. */
-export const QNN_FORMAT_VERSION = 1;
+export const QNN_FORMAT_VERSION = 2;
+
+/** First format version with conv2d, maxPool2d and flatten records. */
+export const QNN_CONV_VERSION = 2;
 
 export const HEADER_FIXED_BYTES = 28;
 export const LAYER_FIXED_BYTES = 16;
@@ -49,6 +67,19 @@ export const MAX_FILE_BYTES = 2 ** 32 - 1;
 
 // Codes start at 1, so a zeroed record never decodes as a valid layer.
 export const LAYER_KIND_DENSE = 1;
+export const LAYER_KIND_CONV2D = 2;
+export const LAYER_KIND_MAX_POOL2D = 3;
+export const LAYER_KIND_FLATTEN = 4;
+
+export const CONV2D_FIXED_BYTES = 60;
+export const MAX_POOL2D_RECORD_BYTES = 36;
+export const FLATTEN_RECORD_BYTES = 20;
+
+export const PADDING_CODES = { same: 1, valid: 2 } as const;
+export const PADDING_BY_CODE = new Map<number, 'same' | 'valid'>([
+  [1, 'same'],
+  [2, 'valid'],
+]);
 
 export const INPUT_KIND_CODES: Record<PackedInputKind, number> = { uint8: 1, signs: 2 };
 export const INPUT_KIND_BY_CODE = new Map<number, PackedInputKind>([
@@ -79,6 +110,17 @@ export function denseRecordBytes(inputs: number, units: number, outputKind: numb
     for (const flag of [FLAG_BIAS, FLAG_SCALE, FLAG_SHIFT]) if (flags & flag) bytes += 4 * units;
   }
   return bytes;
+}
+
+/** Number of packed weight words of a conv2d layer: per tap along channels for signs input, per filter for uint8 input. */
+export function conv2dWeightWords(input: PackedInputKind, outChannels: number, kernelHeight: number, kernelWidth: number, channels: number): number {
+  if (input === 'uint8') return outChannels * wordsPerRow(kernelHeight * kernelWidth * channels);
+  return outChannels * kernelHeight * kernelWidth * wordsPerRow(channels);
+}
+
+/** Length in bytes of a conv2d layer record. */
+export function conv2dRecordBytes(weightWords: number, outChannels: number): number {
+  return CONV2D_FIXED_BYTES + 4 * weightWords + 4 * outChannels + alignTo4(outChannels);
 }
 
 /**

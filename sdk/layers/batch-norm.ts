@@ -12,7 +12,9 @@ export interface BatchNormOptions {
 let batchNormCount = 0;
 
 /**
- * Batch normalization over the feature axis of [batch, features] input.
+ * Batch normalization over the last axis: features are the last dimension, and
+ * every other axis counts as samples, so [batch, h, w, c] input normalizes
+ * each channel c over batch * h * w values.
  * Training: y = gamma * (x - mean_B) / sqrt(var_B + eps) + beta with batch
  * statistics, running statistics updated. Inference: y = x * scale + shift with
  * scale = gamma / sqrt(running_var + eps) and shift = beta - running_mean * scale,
@@ -42,8 +44,8 @@ export class BatchNorm extends Layer {
   }
 
   protected override createParameters(inputShape: number[]): void {
-    if (inputShape.length !== 1) throw new ShapeError(`${this.name}: expected flat input [features], got ${formatShape(inputShape)}`);
-    const features = inputShape[0];
+    if (inputShape.length === 0) throw new ShapeError(`${this.name}: expected a per-sample shape [..., features], got ${formatShape(inputShape)}`);
+    const features = inputShape[inputShape.length - 1];
     this.gamma = new Tensor(new Float32Array(features).fill(1), [features], true);
     this.beta = Tensor.zeros([features], true);
     this.runningMean = new Float32Array(features);
@@ -73,19 +75,20 @@ export class BatchNorm extends Layer {
   }
 
   forward(x: Tensor, context: ForwardContext): Tensor {
-    if (x.rank !== 2 || x.shape[1] !== this.features) {
-      throw new ShapeError(`${this.name}: expected input [batch, ${this.features}], got ${formatShape(x.shape)}`);
+    if (x.rank < 2 || x.shape[x.rank - 1] !== this.features) {
+      throw new ShapeError(`${this.name}: expected input [batch, ..., ${this.features}], got ${formatShape(x.shape)}`);
     }
     return context.training ? this.forwardTraining(x) : this.forwardInference(x);
   }
 
   private forwardInference(x: Tensor): Tensor {
     const { scale, shift } = this.inferenceAffine();
-    const [batch, features] = x.shape;
+    const features = this.features;
+    const samples = x.size / features;
     const out = new Float32Array(x.size);
 
     // Math.fround on the product, then the float32 store, gives IEEE float32 rounding after each step.
-    for (let b = 0; b < batch; b++) {
+    for (let b = 0; b < samples; b++) {
       for (let f = 0; f < features; f++) {
         const i = b * features + f;
         out[i] = Math.fround(x.data[i] * scale[f]) + shift[f];
@@ -101,27 +104,29 @@ export class BatchNorm extends Layer {
   }
 
   private forwardTraining(x: Tensor): Tensor {
-    const [batch, features] = x.shape;
+    const features = this.features;
+    // Every axis but the last counts as samples of each feature.
+    const samples = x.size / features;
     const mean = new Float64Array(features);
     const variance = new Float64Array(features);
 
-    for (let b = 0; b < batch; b++) {
+    for (let b = 0; b < samples; b++) {
       for (let f = 0; f < features; f++) mean[f] += x.data[b * features + f];
     }
-    for (let f = 0; f < features; f++) mean[f] /= batch;
-    for (let b = 0; b < batch; b++) {
+    for (let f = 0; f < features; f++) mean[f] /= samples;
+    for (let b = 0; b < samples; b++) {
       for (let f = 0; f < features; f++) {
         const d = x.data[b * features + f] - mean[f];
         variance[f] += d * d;
       }
     }
-    for (let f = 0; f < features; f++) variance[f] /= batch;
+    for (let f = 0; f < features; f++) variance[f] /= samples;
 
     const inverseStd = new Float64Array(features);
     const normalized = new Float32Array(x.size);
     const out = new Float32Array(x.size);
     for (let f = 0; f < features; f++) inverseStd[f] = 1 / Math.sqrt(variance[f] + this.epsilon);
-    for (let b = 0; b < batch; b++) {
+    for (let b = 0; b < samples; b++) {
       for (let f = 0; f < features; f++) {
         const i = b * features + f;
         normalized[i] = (x.data[i] - mean[f]) * inverseStd[f];
@@ -130,7 +135,7 @@ export class BatchNorm extends Layer {
     }
 
     // Running variance uses the unbiased batch estimate.
-    const correction = batch > 1 ? batch / (batch - 1) : 1;
+    const correction = samples > 1 ? samples / (samples - 1) : 1;
     for (let f = 0; f < features; f++) {
       this.runningMean[f] = this.momentum * this.runningMean[f] + (1 - this.momentum) * mean[f];
       this.runningVariance[f] = this.momentum * this.runningVariance[f] + (1 - this.momentum) * variance[f] * correction;
@@ -146,11 +151,12 @@ export class BatchNorm extends Layer {
    * dx = gamma * invstd / B * (B * g - sum(g) - xhat * sum(g * xhat)).
    */
   private backwardTraining(x: Tensor, grad: Float32Array, normalized: Float32Array, inverseStd: Float64Array): void {
-    const [batch, features] = x.shape;
+    const features = this.features;
+    const samples = x.size / features;
     const gradSum = new Float64Array(features);
     const gradDotNormalized = new Float64Array(features);
 
-    for (let b = 0; b < batch; b++) {
+    for (let b = 0; b < samples; b++) {
       for (let f = 0; f < features; f++) {
         const i = b * features + f;
         gradSum[f] += grad[i];
@@ -163,11 +169,11 @@ export class BatchNorm extends Layer {
     if (!x.requiresGrad) return;
 
     const gx = new Float32Array(x.size);
-    for (let b = 0; b < batch; b++) {
+    for (let b = 0; b < samples; b++) {
       for (let f = 0; f < features; f++) {
         const i = b * features + f;
-        const factor = (this.gamma.data[f] * inverseStd[f]) / batch;
-        gx[i] = factor * (batch * grad[i] - gradSum[f] - normalized[i] * gradDotNormalized[f]);
+        const factor = (this.gamma.data[f] * inverseStd[f]) / samples;
+        gx[i] = factor * (samples * grad[i] - gradSum[f] - normalized[i] * gradDotNormalized[f]);
       }
     }
     x.accumulateGrad(gx);

@@ -1,21 +1,21 @@
-import { ShapeError } from '../errors.js';
+import { QnnError, ShapeError } from '../errors.js';
 import { add } from '../ops/elementwise.js';
 import { matmul } from '../ops/matmul.js';
-import { steSign } from '../quantizers/ste-sign.js';
-import { stochasticBinarize } from '../quantizers/stochastic-binarize.js';
+import { type Quantizer, type QuantizerRole, applyQuantizer, checkQuantizer, isBinaryQuantizer } from '../quantizers/quantizer-spec.js';
 import type { Random } from '../random.js';
 import { Tensor, formatShape } from '../tensor/tensor.js';
+import { type TrainingContext, checkGradientBits } from '../training/gradient-quantization.js';
+import { matmulQuantizedGradient } from '../training/quantized-gradient-matmul.js';
 import { type ForwardContext, Layer, type Parameter } from './layer.js';
 
-/** Binarization applied to a dense layer's kernel or input. */
-export type Quantizer = 'ste_sign' | 'stochastic_binary' | null;
+export type { Quantizer, QuantizerSpec } from '../quantizers/quantizer-spec.js';
 
 export interface DenseOptions {
   /** Adds a bias vector after the matmul. */
   useBias?: boolean;
-  /** Quantizer for the latent kernel in the forward pass. */
+  /** Quantizer for the latent kernel in the forward pass: a binarizer name, a k-bit spec such as { kind: 'linear', bits: 2 }, or null. */
   kernelQuantizer?: Quantizer;
-  /** Quantizer for the layer input. */
+  /** Quantizer for the layer input, with the same choices as kernelQuantizer. */
   inputQuantizer?: Quantizer;
   /** Clips latent kernel weights to [-clip, clip] after each optimizer step; null disables it. */
   kernelClip?: number | null;
@@ -25,6 +25,12 @@ export interface DenseOptions {
    * On by default for binarized kernels.
    */
   glorotLearningRateScale?: boolean;
+  /**
+   * With quantized gradients (FitOptions.gradientBits) and a binarized input,
+   * computes the kernel gradient as a bit-plane GEMM on packed operands
+   * instead of a float GEMM. Both give the same values. Default true.
+   */
+  bitwiseBackward?: boolean;
   name?: string;
 }
 
@@ -42,6 +48,7 @@ export class Dense extends Layer {
   readonly inputQuantizer: Quantizer;
   readonly kernelClip: number | null;
   readonly glorotLearningRateScale: boolean;
+  readonly bitwiseBackward: boolean;
   kernel: Tensor = Tensor.zeros([0]);
   bias: Tensor | null = null;
 
@@ -52,8 +59,11 @@ export class Dense extends Layer {
     this.useBias = options.useBias ?? true;
     this.kernelQuantizer = options.kernelQuantizer ?? null;
     this.inputQuantizer = options.inputQuantizer ?? null;
+    checkQuantizer(this.name, 'kernelQuantizer', this.kernelQuantizer);
+    checkQuantizer(this.name, 'inputQuantizer', this.inputQuantizer);
     this.kernelClip = options.kernelClip ?? null;
     this.glorotLearningRateScale = options.glorotLearningRateScale ?? this.kernelQuantizer !== null;
+    this.bitwiseBackward = options.bitwiseBackward ?? true;
   }
 
   get inputs(): number {
@@ -91,13 +101,28 @@ export class Dense extends Layer {
     return params;
   }
 
-  forward(x: Tensor, context: ForwardContext): Tensor {
+  /**
+   * Computes q_in(x) · q_k(W) + b. When training with context.gradientBits
+   * set, the kernel gradient is computed from k-bit output gradients.
+   */
+  forward(x: Tensor, context: TrainingContext): Tensor {
     if (x.rank !== 2 || x.shape[1] !== this.inputs) {
       throw new ShapeError(`${this.name}: expected input [batch, ${this.inputs}], got ${formatShape(x.shape)}`);
     }
-    const input = quantize(x, this.inputQuantizer, context);
-    const kernel = quantize(this.kernel, this.kernelQuantizer, context);
-    const product = matmul(input, kernel);
+
+    const input = quantize(x, this.inputQuantizer, context, 'input');
+    const kernel = quantize(this.kernel, this.kernelQuantizer, context, 'kernel');
+
+    const gradientBits = context.training ? context.gradientBits : undefined;
+    let product: Tensor;
+    if (gradientBits === undefined) {
+      product = matmul(input, kernel);
+    } else {
+      checkGradientBits(this.name, gradientBits);
+      // Only a ±1 input lets the bit-plane GEMM replace the float one.
+      const bitwise = this.bitwiseBackward && isBinaryQuantizer(this.inputQuantizer);
+      product = matmulQuantizedGradient(input, kernel, { bits: gradientBits, random: context.random, bitwise });
+    }
     return this.bias === null ? product : add(product, this.bias);
   }
 
@@ -126,9 +151,15 @@ export class QuantDense extends Dense {
   }
 }
 
-export function quantize(x: Tensor, quantizer: Quantizer, context: ForwardContext): Tensor {
-  if (quantizer === null) return x;
-  if (quantizer === 'ste_sign') return steSign(x);
-  // Stochastic binarization is a training-time regularizer; inference uses the deterministic sign.
-  return context.training ? stochasticBinarize(x, context.random) : steSign(x);
+/**
+ * Applies a kernel or input quantizer with its straight-through gradient.
+ * Stochastic binarization is a training-time regularizer, so inference uses
+ * the deterministic sign. DoReFa specs quantize weights and activations
+ * differently, so they need `role`.
+ */
+export function quantize(x: Tensor, quantizer: Quantizer, context: ForwardContext, role?: QuantizerRole): Tensor {
+  if (role === undefined && quantizer !== null && typeof quantizer === 'object' && quantizer.kind === 'dorefa') {
+    throw new QnnError("quantize: a DoReFa quantizer needs role 'kernel' or 'input', because it quantizes weights and activations differently");
+  }
+  return applyQuantizer(x, quantizer, role ?? 'input', context.training, context.random);
 }

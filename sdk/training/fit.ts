@@ -1,10 +1,10 @@
 import { QnnError, ShapeError } from '../errors.js';
-import type { ForwardContext } from '../layers/layer.js';
 import type { Sequential } from '../layers/sequential.js';
 import { type LossName, losses } from '../losses/index.js';
 import type { Optimizer } from '../optimizers/optimizer.js';
 import { Random } from '../random.js';
 import { Tensor, shapeSize } from '../tensor/tensor.js';
+import { type TrainingContext, checkGradientBits } from './gradient-quantization.js';
 import { argmax } from './metrics.js';
 import { checkSampleCount } from './samples.js';
 
@@ -34,6 +34,13 @@ export interface FitOptions {
   seed: number;
   /** Learning rate for each epoch (0-based); the optimizer's rate is used when absent. */
   learningRateSchedule?: (epoch: number) => number;
+  /**
+   * Bit width (2 to 8) of the output gradients that dense layers use for
+   * their kernel gradient. They are quantized stochastically with a
+   * per-tensor scale, as quantizeGradient describes. Undefined keeps float
+   * gradients.
+   */
+  gradientBits?: number;
   onBatchEnd?: (report: BatchReport) => void;
   onEpochEnd?: (report: EpochReport) => void;
 }
@@ -51,6 +58,7 @@ export function fit(model: Sequential, inputs: Float32Array, labels: ArrayLike<n
   if (!Number.isInteger(options.batchSize) || options.batchSize <= 0) throw new ShapeError(`fit: batchSize must be a positive integer, got ${options.batchSize}`);
 
   checkFinite(inputs, features);
+  if (options.gradientBits !== undefined) checkGradientBits('fit', options.gradientBits);
 
   const random = new Random(options.seed);
   const lossFn = losses[options.loss];
@@ -63,7 +71,7 @@ export function fit(model: Sequential, inputs: Float32Array, labels: ArrayLike<n
     const started = performance.now();
     if (options.learningRateSchedule) options.optimizer.learningRate = options.learningRateSchedule(epoch);
     random.shuffle(order);
-    const context: ForwardContext = { training: true, random: random.fork() };
+    const context: TrainingContext = { training: true, random: random.fork(), gradientBits: options.gradientBits };
     let lossSum = 0;
     let correct = 0;
 

@@ -7,7 +7,7 @@ import { setBackend } from '../../sdk/backends/active-backend.js';
 import { createWasmBackend } from '../../sdk/backends/create-wasm-backend.js';
 import type { WasmBackend } from '../../sdk/backends/wasm-backend.js';
 import { compileModel } from '../../sdk/compile/compile-model.js';
-import { runPacked } from '../../sdk/compile/run-packed.js';
+import { runPacked, runPackedAsync } from '../../sdk/compile/run-packed.js';
 import { type MnistDataset, MNIST_CLASSES, loadMnist } from '../../sdk/data/mnist.js';
 import { QnnError } from '../../sdk/errors.js';
 import { Dense } from '../../sdk/layers/dense.js';
@@ -102,6 +102,10 @@ describe('fitWebGpu on an MNIST subset', { skip: device.unavailable }, () => {
     const packedPredictions = argmax(packedScores, TEST_IMAGES, MNIST_CLASSES);
     const matches = floatPredictions.filter((label, i) => label === packedPredictions[i]).length;
     assert.equal(matches / TEST_IMAGES, 1, `${TEST_IMAGES - matches} of ${TEST_IMAGES} packed predictions differ from the training graph`);
+
+    // The same packed model on the WebGPU kernels gives the WASM scores exactly: integer sums, one float epilogue.
+    const gpuPackedScores = await runPackedAsync(compileModel(gpuModel), device.kernels!, mnist.test.images);
+    assert.deepEqual(gpuPackedScores, packedScores);
   });
 
   it('stops at a non-finite loss', async () => {

@@ -1,0 +1,79 @@
+/**
+ * im2col for NHWC convolution in the training graph:
+ *   cols[N*OH*OW, KH*KW*C] with column (ky * KW + kx) * C + c holding
+ *   x[n, oy*SH - padTop + ky, ox*SW - padLeft + kx, c], or padValue outside the image.
+ * A convolution is then cols · kernel[KH*KW*C, O], whose row-major result is the NHWC output.
+ * The column order is the row-major order of a [KH, KW, C, O] kernel, so the kernel needs no copy.
+ */
+import type { BinaryConv2dShape } from '../backends/backend.js';
+import { type Conv2dGeometry, binaryConv2dGeometry } from '../backends/reference-conv.js';
+import { Tensor } from '../tensor/tensor.js';
+
+/** Geometry of a convolution window over NHWC input, in the terms of the packed kernels so both graphs pad alike. */
+export interface ConvWindow {
+  batch: number;
+  height: number;
+  width: number;
+  channels: number;
+  kernelHeight: number;
+  kernelWidth: number;
+  strideHeight: number;
+  strideWidth: number;
+  padding: 'same' | 'valid';
+}
+
+/** Returns the output size and leading padding with the same SAME/VALID rules as the packed binaryConv2d kernel. */
+export function convGeometry(window: ConvWindow): Conv2dGeometry {
+  const shape: BinaryConv2dShape = { ...window, outChannels: 1, padValue: 0 };
+  return binaryConv2dGeometry(shape);
+}
+
+/**
+ * Calls visit(row, column, sourceIndex) for every in-image element of the
+ * im2col matrix; sourceIndex is the flat NHWC input index. Padded taps are skipped.
+ */
+export function forEachIm2colTap(window: ConvWindow, visit: (row: number, column: number, source: number) => void): void {
+  const { batch, height, width, channels, kernelHeight, kernelWidth, strideHeight, strideWidth } = window;
+  const { outHeight, outWidth, padTop, padLeft } = convGeometry(window);
+  const columns = kernelHeight * kernelWidth * channels;
+
+  for (let n = 0; n < batch; n++) {
+    for (let oy = 0; oy < outHeight; oy++) {
+      for (let ox = 0; ox < outWidth; ox++) {
+        const row = (n * outHeight + oy) * outWidth + ox;
+        for (let ky = 0; ky < kernelHeight; ky++) {
+          const y = oy * strideHeight - padTop + ky;
+          if (y < 0 || y >= height) continue;
+          for (let kx = 0; kx < kernelWidth; kx++) {
+            const x = ox * strideWidth - padLeft + kx;
+            if (x < 0 || x >= width) continue;
+            const column = (ky * kernelWidth + kx) * channels;
+            const source = ((n * height + y) * width + x) * channels;
+            for (let c = 0; c < channels; c++) visit(row * columns, column + c, source + c);
+          }
+        }
+      }
+    }
+  }
+}
+
+/** im2col of x [N, H, W, C] with padded taps set to padValue; the backward pass sums column gradients back into x (col2im). */
+export function im2col(x: Tensor, window: ConvWindow, padValue: number): Tensor {
+  const { outHeight, outWidth } = convGeometry(window);
+  const rows = window.batch * outHeight * outWidth;
+  const columns = window.kernelHeight * window.kernelWidth * window.channels;
+  const cols = new Float32Array(rows * columns).fill(padValue);
+  const data = x.data;
+
+  forEachIm2colTap(window, (rowStart, column, source) => {
+    cols[rowStart + column] = data[source];
+  });
+
+  return Tensor.fromOp(cols, [rows, columns], [x], (grad) => {
+    if (!x.requiresGrad) return;
+    const gx = x.gradBuffer();
+    forEachIm2colTap(window, (rowStart, column, source) => {
+      gx[source] += grad[rowStart + column];
+    });
+  });
+}
