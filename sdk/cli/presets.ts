@@ -16,6 +16,8 @@ export interface PresetDefaults {
 }
 
 export interface ModelOptions {
+  /** Per-sample shape, [height, width, channels]. */
+  sampleShape: [number, number, number];
   inputs: number;
   classes: number;
   hidden: number[];
@@ -30,6 +32,8 @@ export interface TrainPreset {
   architecture(options: ModelOptions): string;
   /** True when --hidden shapes the model. */
   usesHidden: boolean;
+  /** The data set the preset was designed for, or null when it fits any. */
+  dataset: string | null;
   defaults: PresetDefaults;
   build(options: ModelOptions): Sequential;
 }
@@ -44,9 +48,10 @@ const MLP_DEFAULTS: PresetDefaults = {
   loss: 'softmax_cross_entropy',
 };
 
-const mlp = (defaults: PresetDefaults, name: string): TrainPreset => ({
+const mlp = (defaults: PresetDefaults, name: string, dataset: string | null): TrainPreset => ({
   name,
   usesHidden: true,
+  dataset,
   defaults,
   architecture: (o) => [o.inputs, ...o.hidden, o.classes].join('-'),
   build: (o) => binaryMlp({ inputs: o.inputs, hidden: o.hidden, classes: o.classes, dropout: o.dropout, seed: o.seed, batchNorm: o.batchNorm }),
@@ -60,20 +65,22 @@ const mlp = (defaults: PresetDefaults, name: string): TrainPreset => ({
  * `fast-mnist-convnet` is a small binarized ConvNet for 2 cores.
  */
 export const PRESETS: Record<string, TrainPreset> = {
-  'mnist-mlp': mlp(MLP_DEFAULTS, 'mnist-mlp'),
+  'mnist-mlp': mlp(MLP_DEFAULTS, 'mnist-mlp', null),
   // Limitation: BinaryNet also drops 20% of the input pixels; the model here has dropout after hidden blocks only.
   'paper-mnist-mlp': mlp(
     { ...MLP_DEFAULTS, hidden: [4096, 4096, 4096], epochs: 1000, finalLearningRate: 3e-7, dropout: 0.5, loss: 'squared_hinge' },
     'paper-mnist-mlp',
+    'mnist',
   ),
   'fast-mnist-convnet': {
     name: 'fast-mnist-convnet',
     usesHidden: false,
+    dataset: 'mnist',
     defaults: { ...MLP_DEFAULTS, hidden: [256], epochs: 2 },
     architecture: () => '28x28x1-32C3-MP2-64C3-MP2-256-10',
     build: (o) =>
       binaryConvNet({
-        inputShape: [28, 28, 1],
+        inputShape: o.sampleShape,
         convBlocks: [
           { filters: 32, pool: true },
           { filters: 64, pool: true },
@@ -85,6 +92,42 @@ export const PRESETS: Record<string, TrainPreset> = {
       }),
   },
 };
+
+/**
+ * BinaryNet's CIFAR-10 network (the QNN paper's CIFAR-10 row):
+ * 2x128C3-MP2-2x256C3-MP2-2x512C3-MP2-1024FC-1024FC-10, squared hinge, batch 50,
+ * learning rate 0.001 decayed to 3e-7 over 500 epochs.
+ */
+PRESETS['paper-cifar10-convnet'] = paperConvNet('paper-cifar10-convnet', 'cifar10', 128, 1024, { epochs: 500, finalLearningRate: 3e-7 });
+
+/** The SVHN network of the QNN paper's recipe: the CIFAR-10 layout at half the width, 200 epochs. */
+PRESETS['paper-svhn-convnet'] = paperConvNet('paper-svhn-convnet', 'svhn', 64, 1024, { epochs: 200, finalLearningRate: 3e-6 });
+
+function paperConvNet(
+  name: string,
+  dataset: string,
+  width: number,
+  units: number,
+  schedule: { epochs: number; finalLearningRate: number },
+): TrainPreset {
+  const widths = [width, width, 2 * width, 2 * width, 4 * width, 4 * width];
+  return {
+    name,
+    usesHidden: false,
+    dataset,
+    defaults: { ...MLP_DEFAULTS, hidden: [units, units], batchSize: 50, learningRate: 0.001, loss: 'squared_hinge', ...schedule },
+    architecture: (o) => `${o.sampleShape.join('x')}-${widths.map((w, i) => `${w}C3${i % 2 === 1 ? '-MP2' : ''}`).join('-')}-${units}-${units}-${o.classes}`,
+    build: (o) =>
+      binaryConvNet({
+        inputShape: o.sampleShape,
+        convBlocks: widths.map((filters, i) => ({ filters, pool: i % 2 === 1 })),
+        hidden: [units, units],
+        classes: o.classes,
+        dropout: o.dropout,
+        seed: o.seed,
+      }),
+  };
+}
 
 export function findPreset(name: string): TrainPreset {
   const preset = PRESETS[name];

