@@ -21,11 +21,12 @@ import { measureBinaryGemmRoofline, measureTwoThreadSpeedup, timeBinaryGemm } fr
 import { type BenchReport, computeRatios, type EndToEndFigures, formatReport, type GemmFigures } from './report.js';
 import { randomFloats, randomWords, timeMedian, type TimingPlan } from './timing.js';
 import { formatWebGpuReport, runWebGpuBench } from './webgpu.js';
+import { WebGpuUnavailableError } from '../gpu/host/with-timeout.js';
 
 const USAGE = `Usage: node dist/bench/main.js [--quick] [--json] [--json-file PATH] [--backend wasm|webgpu]
   --backend webgpu  benchmark the WGSL binary GEMM against TensorFlow.js WebGPU float32 matMul instead
                     (Node + Dawn; set VK_ICD_FILENAMES to pick a Vulkan driver, e.g. SwiftShader's)
-  --quick           3 to 5 timed runs per figure instead of 7 to 31 (about 40 s instead of 2 to 3 minutes on 2 cores)
+  --quick           3 to 5 timed runs per figure instead of 7 to 31 (about 40 s instead of 90 s to 3 minutes on 2 cores)
   --json            print one JSON object with every figure instead of the tables
   --json-file PATH  also write that JSON object to PATH, next to the tables
   --help   print this text`;
@@ -239,7 +240,15 @@ async function main(): Promise<void> {
 }
 
 async function mainWebGpu(options: Options, plan: TimingPlan, started: number): Promise<void> {
-  const report = { ...(await runWebGpuBench(plan, progress)), mode: options.quick ? 'quick' : 'default', totalSeconds: 0 };
+  let figures: Awaited<ReturnType<typeof runWebGpuBench>>;
+  try {
+    figures = await runWebGpuBench(plan, progress);
+  } catch (error) {
+    if (!(error instanceof WebGpuUnavailableError)) throw error;
+    console.error(`bench: --backend webgpu needs a WebGPU adapter: ${error.message}`);
+    process.exit(1);
+  }
+  const report = { ...figures, mode: options.quick ? 'quick' : 'default', totalSeconds: 0 };
   report.totalSeconds = (performance.now() - started) / 1000;
   if (options.jsonFile !== null) writeFileSync(options.jsonFile, JSON.stringify(report, null, 2) + '\n');
   if (options.json) process.stdout.write(JSON.stringify(report) + '\n');

@@ -47,7 +47,7 @@ export async function selectBackends(name: string, options: SelectBackendsOption
     device = await acquireDevice();
   } catch (error) {
     if (name === 'webgpu' || !(error instanceof WebGpuUnavailableError)) throw error;
-    (options.log ?? console.warn)(`backend auto: WebGPU unavailable (${error.message}); using ${cpu.name}`);
+    (options.log ?? console.warn)(`backend auto: using ${cpu.name}, because no WebGPU device could be had: ${error.message}`);
     return { name: cpu.name, cpu, webgpu: null, adapter: null };
   }
 

@@ -13,6 +13,15 @@ export function positiveInteger(value: string | undefined, option: string, fallb
   return parsed;
 }
 
+/** Parses an integer option value from `min` to `max`, naming the option and the range when it is not one. */
+export function integerInRange(value: string, option: string, min: number, max: number): number {
+  const parsed = Number(value);
+  if (!DECIMAL_INTEGER.test(value) || parsed < min || parsed > max) {
+    throw new QnnError(`--${option} must be an integer from ${min} to ${max}, got '${value}'`);
+  }
+  return parsed;
+}
+
 export function positiveNumber(value: string | undefined, option: string, fallback: number): number {
   if (value === undefined) return fallback;
   const parsed = Number(value);

@@ -32,7 +32,9 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
-main(process.argv.slice(2)).then(
+const argv = process.argv.slice(2);
+
+main(argv).then(
   (code) => {
     process.exitCode = code;
   },
@@ -40,7 +42,9 @@ main(process.argv.slice(2)).then(
     // Expected failures (bad input, bad files, bad options) print one line; anything else is a bug and keeps its stack.
     if (error instanceof QnnError || (error instanceof TypeError && 'code' in error && String(error.code).startsWith('ERR_PARSE_ARGS'))) {
       // Node's argument-parser messages run over several lines, so they are joined into one.
-      process.stderr.write(`qnn: ${error.message.replace(/\s*\n\s*/g, ' ')}\n`);
+      const isParseError = error instanceof TypeError;
+      const hint = isParseError && (argv[0] === 'train' || argv[0] === 'eval') ? `; see qnn ${argv[0]} --help` : '';
+      process.stderr.write(`qnn: ${error.message.replace(/\s*\n\s*/g, ' ')}${hint}\n`);
     } else {
       process.stderr.write(`qnn: unexpected error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
     }

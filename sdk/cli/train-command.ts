@@ -13,10 +13,9 @@ import { Bop } from '../optimizers/bop.js';
 import type { Optimizer } from '../optimizers/optimizer.js';
 import { ShiftAdaMax } from '../optimizers/shift-adamax.js';
 import { type FitOptions, fit } from '../training/fit.js';
-import { checkGradientBits } from '../training/gradient-quantization.js';
 import { fitWebGpu } from '../../gpu/training/fit-webgpu.js';
 import { argmax, classificationError } from '../training/metrics.js';
-import { fraction, positiveInteger, positiveNumber, threadCount, widths } from './args.js';
+import { fraction, integerInRange, positiveInteger, positiveNumber, threadCount, widths } from './args.js';
 import { timePackedInference } from './packed-eval.js';
 import { loadImageDataset } from './datasets.js';
 import { EpochProgress } from './progress.js';
@@ -120,8 +119,7 @@ export async function trainCommand(argv: string[]): Promise<void> {
   if (!['adam', 'shift-adamax', 'bop'].includes(optimizerName)) throw new QnnError(`unknown --optimizer '${optimizerName}'; expected adam, shift-adamax or bop`);
   const batchNormName = (values['batch-norm'] ?? TRAIN_DEFAULTS.batchNorm) as 'standard' | 'shift';
   if (batchNormName !== 'standard' && batchNormName !== 'shift') throw new QnnError(`unknown --batch-norm '${batchNormName}'; expected standard or shift`);
-  const gradientBits = values['gradient-bits'] === undefined ? undefined : positiveInteger(values['gradient-bits'], 'gradient-bits', 6);
-  if (gradientBits !== undefined) checkGradientBits('qnn train --gradient-bits', gradientBits);
+  const gradientBits = values['gradient-bits'] === undefined ? undefined : integerInRange(values['gradient-bits'], 'gradient-bits', 2, 8);
   const bopGamma = positiveNumber(values['bop-gamma'], 'bop-gamma', TRAIN_DEFAULTS.bopGamma);
   const bopThreshold = positiveNumber(values['bop-threshold'], 'bop-threshold', TRAIN_DEFAULTS.bopThreshold);
   if (!preset.usesHidden && values.hidden !== undefined) throw new QnnError(`--hidden does not apply to --preset ${preset.name}, whose layers are fixed`);
@@ -153,7 +151,7 @@ export async function trainCommand(argv: string[]): Promise<void> {
   const model = preset.build(modelOptions);
   const architecture = preset.architecture(modelOptions);
   const parameterCount = model.parameters().reduce((n, p) => n + p.value.size, 0);
-  log(`model: ${preset.name}, ${architecture} binarized, ${parameterCount} latent parameters, ${epochs} epoch${epochs === 1 ? '' : 's'}, batch ${batchSize}, ${loss}, ${optimizerName}, ${batchNormName} batch norm`);
+  log(`model: ${preset.name}, ${architecture} binarized, ${parameterCount} latent parameters, ${epochs} epoch${epochs === 1 ? '' : 's'}, batch ${batchSize}, ${loss}, ${optimizerName}, ${batchNormName} batch norm${gradientBits === undefined ? '' : `, ${gradientBits}-bit gradients`}`);
 
   const progress = new EpochProgress();
   const trainStarted = performance.now();
@@ -169,7 +167,8 @@ export async function trainCommand(argv: string[]): Promise<void> {
     onEpochEnd: (report) => progress.onEpochEnd(report),
   };
   // On WebGPU the whole fit stays on the device; the model gets its weights back at each epoch's end.
-  if (backends.webgpu !== null) await fitWebGpu(model, trainInputs, data.train.labels, fitOptions, backends.webgpu);
+  const trainOnDevice = backends.webgpu !== null && webGpuTrainingFits(values.backend, { preset: preset.name, convolutional: !preset.usesHidden, optimizerName, gradientBits, log });
+  if (trainOnDevice) await fitWebGpu(model, trainInputs, data.train.labels, fitOptions, backends.webgpu!);
   else fit(model, trainInputs, data.train.labels, fitOptions);
   const trainSeconds = (performance.now() - trainStarted) / 1000;
 
@@ -231,6 +230,27 @@ export async function trainCommand(argv: string[]): Promise<void> {
       '',
     ].join('\n'),
   );
+}
+
+/**
+ * Whether this job can train on WebGPU, which runs MLPs with Adam and float gradients.
+ * With --backend webgpu anything else is an error; with auto the job trains on the CPU
+ * backend instead and says so, and packed inference still runs on the device.
+ */
+function webGpuTrainingFits(
+  backendName: string,
+  job: { preset: string; convolutional: boolean; optimizerName: string; gradientBits: number | undefined; log: (line: string) => void },
+): boolean {
+  let unsupported: string | null = null;
+  if (job.convolutional) unsupported = `--preset ${job.preset} (convolutional layers)`;
+  else if (job.optimizerName !== 'adam') unsupported = `--optimizer ${job.optimizerName}`;
+  else if (job.gradientBits !== undefined) unsupported = '--gradient-bits';
+  if (unsupported === null) return true;
+
+  const limit = `WebGPU training runs MLP presets with --optimizer adam and float gradients, not ${unsupported}`;
+  if (backendName === 'webgpu') throw new QnnError(`${limit}; use --backend wasm for this job`);
+  job.log(`backend auto: ${limit}, so training runs on the CPU; packed inference stays on WebGPU`);
+  return false;
 }
 
 function createOptimizer(name: string, learningRate: number, bopGamma: number, bopThreshold: number): Optimizer {

@@ -157,3 +157,29 @@ describe('qnn train with the paper recipes', () => {
     });
   });
 });
+
+describe('qnn train option limits', () => {
+  test('gradient bits out of range', async () => {
+    await assert.rejects(qnn(['train', '--gradient-bits', '9']), (error: { stderr: string }) => {
+      assert.equal(error.stderr.trim().split('\n').pop(), "qnn: --gradient-bits must be an integer from 2 to 8, got '9'");
+      return true;
+    });
+  });
+
+  test('unknown option points to help', async () => {
+    await assert.rejects(qnn(['train', '--bogus']), (error: { stderr: string }) => {
+      assert.match(error.stderr, /Unknown option '--bogus'.*; see qnn train --help/);
+      return true;
+    });
+  });
+
+  test('webgpu rejects bop, pointing to wasm', async () => {
+    // SwiftShader gives an adapter where no GPU exists; the check runs before any training step.
+    const env = { ...process.env, VK_ICD_FILENAMES: process.env.VK_ICD_FILENAMES ?? '/usr/lib/chromium/vk_swiftshader_icd.json' };
+    const args = ['train', '--backend', 'webgpu', '--optimizer', 'bop', '--train-limit', '100', '--test-limit', '100', '--out', join(workDir, 'bop-gpu.qnn')];
+    await assert.rejects(run(process.execPath, [cli, ...args], { env }), (error: { stderr: string }) => {
+      assert.match(error.stderr, /qnn: WebGPU training runs MLP presets with --optimizer adam and float gradients, not --optimizer bop; use --backend wasm for this job/);
+      return true;
+    });
+  });
+});
