@@ -78,6 +78,9 @@ export type {
   PackedConv2dLayer,
   PackedMaxPool2dLayer,
   PackedFlattenLayer,
+  PackedDenseKbitLayer,
+  PackedKbitInputKind,
+  CodeOutput,
   PoolWindow,
 } from './compile/graph.js';
 export { isPackedModel } from './compile/graph.js';

@@ -11,7 +11,9 @@ export interface BinarizedLayer {
 /**
  * Throws a QnnError naming the layer unless its kernel is binarized, the first
  * layer takes the uint8 input unquantized and every later layer binarizes its
- * input. k-bit quantizer specs are rejected, because the packed engine has 1-bit operands only.
+ * input. Convolution layers take 1-bit operands only, so every k-bit spec is
+ * rejected there. Dense blocks with a linear spec never reach this check,
+ * because compile-kbit.ts compiles them, and other k-bit specs are rejected here.
  */
 export function checkBinarizedLayer(layer: BinarizedLayer, first: boolean): void {
   if (!isBinaryQuantizer(layer.kernelQuantizer)) {

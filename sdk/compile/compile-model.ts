@@ -12,6 +12,7 @@ import { PackedTensor } from '../tensor/packed-tensor.js';
 import { Tensor } from '../tensor/tensor.js';
 import { checkBinarizedLayer } from './check-binarized.js';
 import { type ConvBlock, compileConvBlock } from './compile-conv.js';
+import { compileKbitDenseBlock, needsKbitPath } from './compile-kbit.js';
 import { foldThresholds } from './fold-threshold.js';
 import { type DenseEpilogue, type PackedDenseLayer, type PackedLayer, type PackedModel, type PackedNetwork, isPackedModel } from './graph.js';
 
@@ -35,6 +36,9 @@ export interface CompileOptions {
  * with a binarized kernel, each optionally followed by BatchNorm, with Dropout
  * anywhere. The first layer takes the uint8 input unquantized, every later
  * layer binarizes its input, and the last layer is a Dense score layer.
+ * Dense layers may instead use linear k-bit kernels and linear k-bit inputs
+ * (bits 1..8, power-of-two steps): such a block compiles to a 'dense-kbit'
+ * layer (compile-kbit.ts), and a linear input must follow a Dense layer.
  * Anything else throws, naming the layer, instead of compiling to something
  * that computes otherwise.
  */
@@ -59,6 +63,13 @@ export function compileNetwork(model: Sequential, options: CompileOptions = {}):
       layers.push(...compileConvBlock(block, first, inputScale));
       return;
     }
+    const next = blocks[index + 1];
+    const nextInputQuantizer = next?.kind === 'dense' ? next.dense.inputQuantizer : undefined;
+    if (needsKbitPath(block.dense, nextInputQuantizer)) {
+      const previousKind = index === 0 ? null : blocks[index - 1].kind;
+      layers.push(compileKbitDenseBlock(block.dense, block.batchNorm, { first, last, inputScale, previousKind, nextInputQuantizer }));
+      return;
+    }
     layers.push(compileDenseBlock(block, first, last, inputScale));
   });
 
@@ -73,7 +84,7 @@ export function compileNetwork(model: Sequential, options: CompileOptions = {}):
 export function compileModel(model: Sequential, options: CompileOptions = {}): PackedModel {
   const network = compileNetwork(model, options);
   if (!isPackedModel(network)) {
-    throw new QnnError('cannot compile this model with compileModel: it has convolution layers, so compile it with compileNetwork');
+    throw new QnnError('cannot compile this model with compileModel: it has convolution or k-bit dense layers, so compile it with compileNetwork');
   }
   return network;
 }

@@ -117,7 +117,56 @@ export interface PackedFlattenLayer {
   channels: number;
 }
 
-export type PackedLayer = PackedDenseLayer | PackedConv2dLayer | PackedMaxPool2dLayer | PackedFlattenLayer;
+/** Input encoding of a packed k-bit dense layer: the uint8 model input, packed signs, or unsigned k-bit codes in bytes. */
+export type PackedKbitInputKind = PackedInputKind | 'codes';
+
+/**
+ * Output of a hidden k-bit dense layer: the next layer's unsigned activation
+ * codes u = c + 2^(bits-1), one byte each, where c is the next layer's linear code.
+ */
+export interface CodeOutput {
+  kind: 'codes';
+  /** Bits of the next layer's linear input quantizer, 1..8. */
+  bits: number;
+  /**
+   * Thresholds [units, 2^bits - 1]: threshold t - 1 of a unit is the accumulator
+   * where its code reaches t. The code is the number of levels whose test is true:
+   * acc >= threshold (direction 1) or acc <= threshold (direction -1).
+   */
+  thresholds: Int32Array;
+  /** Per unit: 1 when the code is non-decreasing in the accumulator, -1 when non-increasing. */
+  directions: Int8Array;
+}
+
+/**
+ * Dense layer with k-bit weights and k-bit (or uint8, or sign) activations,
+ * computed by bitplaneGemmBits on unsigned activation codes u and odd weights w'.
+ * The integer accumulator is
+ *   acc = gemmScale * sum_i u_i w'_i + rowSumScale * sum_i u_i + correction[unit],
+ * which equals sum_i x_i w_i in units of epilogue.inputScale (see compile-kbit.ts).
+ */
+export interface PackedDenseKbitLayer {
+  kind: 'dense-kbit';
+  input: PackedKbitInputKind;
+  inputs: number;
+  units: number;
+  /** Bits per activation code that the kernel reads: 8 for uint8, 1 for signs, the code bits for codes. */
+  activationBits: number;
+  /** Sign planes per weight, 1..8. */
+  weightBits: number;
+  /**
+   * Odd weights w' = sum_j 2^j s_j as sign planes [units, weightBits, ceil(inputs / 32)]
+   * words, plane j of unit n at words (n * weightBits + j) * ceil(inputs / 32).
+   */
+  weights: Uint32Array;
+  gemmScale: number;
+  rowSumScale: number;
+  /** Per unit: the integer term that the activation offset and weight offset leave. */
+  correction: Int32Array;
+  output: SignOutput | CodeOutput | ScoreOutput;
+}
+
+export type PackedLayer = PackedDenseLayer | PackedDenseKbitLayer | PackedConv2dLayer | PackedMaxPool2dLayer | PackedFlattenLayer;
 
 /** A packed MLP: dense layers only, the graphs of .qnn format version 1. */
 export interface PackedModel {

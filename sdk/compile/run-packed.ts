@@ -9,11 +9,12 @@ import { addPadOffsets, im2colUint8, padOffsets } from './conv-uint8.js';
 import { flattenPacked } from './flatten-packed.js';
 import type { PackedConv2dLayer, PackedNetwork } from './graph.js';
 import { invertChannels, poolReadyThresholds } from './pool-thresholds.js';
+import { type KbitLayerResult, walkDenseKbit } from './run-kbit.js';
 
 type Kernel = Exclude<keyof Backend, 'name'>;
 
 /** One backend kernel call requested by the packed graph walk. */
-type KernelCall = { [K in Kernel]: { kernel: K; args: Parameters<Backend[K]> } }[Kernel];
+export type KernelCall = { [K in Kernel]: { kernel: K; args: Parameters<Backend[K]> } }[Kernel];
 
 /** The walk over one batch: yields kernel calls, receives their results, returns the scores. */
 type PackedWalk = Generator<KernelCall, Float32Array, unknown>;
@@ -80,7 +81,7 @@ function planBatches(
     // Limitation: sample-level sign packing for models with binary input is not implemented, so such models are rejected here.
     throw new QnnError('runPacked feeds uint8 samples, so the first packed layer must be a dense or conv2d layer with uint8 input');
   }
-  if (last.kind !== 'dense') throw new QnnError(`the last packed layer must be a dense score layer, found '${last.kind}'`);
+  if (last.kind !== 'dense' && last.kind !== 'dense-kbit') throw new QnnError(`the last packed layer must be a dense score layer, found '${last.kind}'`);
   if (!Number.isInteger(batchSize) || batchSize <= 0) throw new ShapeError(`runPacked: batchSize must be a positive integer, got ${batchSize}`);
 
   const count = samples.length / features;
@@ -95,8 +96,16 @@ function planBatches(
 
 function* walkBatch(model: PackedNetwork, batch: Uint8Array, rows: number): PackedWalk {
   let packed: Uint32Array | null = null;
+  let codes: Uint8Array | null = null;
 
   for (const layer of model.layers) {
+    if (layer.kind === 'dense-kbit') {
+      const result: KbitLayerResult = yield* walkDenseKbit(layer, batch, packed, codes, rows);
+      if (result.kind === 'scores') return result.scores;
+      if (result.kind === 'codes') codes = result.codes;
+      else packed = result.packed;
+      continue;
+    }
     if (layer.kind === 'conv2d') {
       packed = yield* walkConv2d(layer, batch, packed, rows);
       continue;

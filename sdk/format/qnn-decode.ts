@@ -54,6 +54,7 @@ import {
   denseRecordBytes,
   findNonzeroPadWord,
 } from './qnn-layout.js';
+import { LAYER_KIND_DENSE_KBIT, readDenseKbitRecord } from './qnn-kbit-record.js';
 import { findNetworkProblem } from './qnn-network-checks.js';
 
 /**
@@ -140,10 +141,11 @@ function readRecord(reader: ByteReader, version: number, index: number, isLast: 
     return readDenseRecord(reader, index, isLast, inputShape, undefined, false);
   }
   if (kind === LAYER_KIND_CONV2D) return readConvRecord(reader, index);
+  if (kind === LAYER_KIND_DENSE_KBIT) return readDenseKbitRecord(reader, index);
   if (kind === LAYER_KIND_MAX_POOL2D || kind === LAYER_KIND_FLATTEN) return readWindowRecord(reader, index, kind);
   return reader.fail(
     `layer ${index}: unknown layer kind code ${kind}, expected ${LAYER_KIND_DENSE} (dense), ${LAYER_KIND_CONV2D} (conv2d), ` +
-      `${LAYER_KIND_MAX_POOL2D} (maxPool2d) or ${LAYER_KIND_FLATTEN} (flatten)`,
+      `${LAYER_KIND_MAX_POOL2D} (maxPool2d), ${LAYER_KIND_FLATTEN} (flatten) or ${LAYER_KIND_DENSE_KBIT} (dense-kbit)`,
     kindOffset,
   );
 }

@@ -1,6 +1,6 @@
 /** Encoder of the `.qnn` file (layout in qnn-layout.ts and docs/qnn-format.md). */
 import { wordsPerRow } from '../backends/backend.js';
-import { type PackedConv2dLayer, type PackedDenseLayer, type PackedLayer, type PackedModel, type PackedNetwork, type SignOutput, isPackedModel } from '../compile/graph.js';
+import { type PackedConv2dLayer, type PackedDenseKbitLayer, type PackedDenseLayer, type PackedLayer, type PackedModel, type PackedNetwork, type SignOutput, isPackedModel } from '../compile/graph.js';
 import { QnnError, ShapeError } from '../errors.js';
 import { crc32 } from './crc32.js';
 import {
@@ -30,6 +30,7 @@ import {
   denseRecordBytes,
   findNonzeroPadWord,
 } from './qnn-layout.js';
+import { denseKbitLayerBytes, findDenseKbitFieldProblem, writeDenseKbitRecord } from './qnn-kbit-record.js';
 import { findNetworkProblem } from './qnn-network-checks.js';
 
 /**
@@ -78,12 +79,17 @@ function recordLength(layer: PackedLayer): number {
   if (layer.kind === 'dense') return denseRecordBytes(layer.inputs, layer.units, outputKindCode(layer), epilogueFlags(layer));
   if (layer.kind === 'maxPool2d') return MAX_POOL2D_RECORD_BYTES;
   if (layer.kind === 'flatten') return FLATTEN_RECORD_BYTES;
+  if (layer.kind === 'dense-kbit') return denseKbitLayerBytes(layer);
   return conv2dRecordBytes(layer.weights.length, layer.outChannels);
 }
 
 function writeRecord(writer: ByteWriter, layer: PackedLayer, recordBytes: number): void {
   if (layer.kind === 'dense') {
     writeDenseRecord(writer, layer, recordBytes);
+    return;
+  }
+  if (layer.kind === 'dense-kbit') {
+    writeDenseKbitRecord(writer, layer);
     return;
   }
 
@@ -310,7 +316,41 @@ function validateNetwork(network: PackedNetwork): void {
       validateDenseArrays(layer, name, index === layers.length - 1);
     }
     if (layer.kind === 'conv2d') validateConvArrays(layer, name);
+    if (layer.kind === 'dense-kbit') validateDenseKbitArrays(layer, name);
   });
+}
+
+/** Checks a dense-kbit layer's scalar fields, its arrays' types and lengths, and the weights' pad bits. */
+function validateDenseKbitArrays(layer: PackedDenseKbitLayer, name: string): void {
+  checkCount(layer.units, `${name} units`, 1, MAX_ARRAY_ELEMENTS);
+  const problem = findDenseKbitFieldProblem(layer);
+  if (problem !== null) throw invalid(`${name} ${problem}`);
+
+  const rows = layer.units * layer.weightBits;
+  const words = rows * wordsPerRow(layer.inputs);
+  checkCount(words, `${name} weight word count`, 1, MAX_ARRAY_ELEMENTS);
+  checkArray(layer.weights, Uint32Array, words, `${name} weights`, `${layer.units} units * ${layer.weightBits} planes * ${wordsPerRow(layer.inputs)} words per row`);
+  const padWord = findNonzeroPadWord(layer.weights, rows, layer.inputs);
+  if (padWord >= 0) throw invalid(`${name} weights word ${padWord} has nonzero pad bits: expected bits ${layer.inputs % 32}..31 to be 0`);
+  checkArray(layer.correction, Int32Array, layer.units, `${name} correction`, 'one per unit');
+
+  const output = layer.output;
+  if (output.kind === 'scores') {
+    const { inputScale, bias, scale, shift } = output.epilogue;
+    if (typeof inputScale !== 'number' || !Number.isFinite(inputScale)) throw invalid(`${name} epilogue inputScale must be a finite number, found ${String(inputScale)}`);
+    for (const [field, values] of Object.entries({ bias, scale, shift })) {
+      if (values !== null && values !== undefined) checkArray(values, Float32Array, layer.units, `${name} epilogue ${field}`, 'one per unit');
+    }
+    return;
+  }
+  if (output.kind === 'signs') {
+    validateSignOutput(output, layer.units, name);
+    return;
+  }
+  if (!Number.isInteger(output.bits) || output.bits < 1 || output.bits > 8) throw invalid(`${name} output bits must be an integer in 1..8, found ${output.bits}`);
+  const levels = 2 ** output.bits - 1;
+  checkArray(output.thresholds, Int32Array, layer.units * levels, `${name} thresholds`, `${levels} levels per unit`);
+  validateSignOutput({ kind: 'signs', thresholds: output.thresholds.subarray(0, layer.units), directions: output.directions }, layer.units, name);
 }
 
 function validateConvArrays(layer: PackedConv2dLayer, name: string): void {

@@ -35,6 +35,7 @@
  *   u32[7] height, width, channels, poolHeight, poolWidth, strideHeight, strideWidth.
  * Flatten layer record (version 2): u32 record length, u8 layer kind 4, u8[3] zero,
  *   u32[3] height, width, channels.
+ * Dense-kbit layer record (version 2, kind 5): layout in qnn-kbit-record.ts.
  */
 import { wordsPerRow } from '../backends/backend.js';
 import type { PackedInputKind } from '../compile/graph.js';

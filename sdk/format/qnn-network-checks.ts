@@ -5,7 +5,7 @@
  * Array lengths and types are checked where the arrays are written or read.
  */
 import { windowOutputSize } from '../backends/backend.js';
-import type { PackedLayer, PackedNetwork, PoolWindow } from '../compile/graph.js';
+import type { PackedDenseKbitLayer, PackedLayer, PackedNetwork, PoolWindow } from '../compile/graph.js';
 import { MAX_ARRAY_ELEMENTS } from './qnn-layout.js';
 
 /** A rule that a layer breaks: its index and a message that names the field. */
@@ -17,20 +17,49 @@ export interface LayerProblem {
 /** Returns the first broken rule of the layer chain, or null when the chain is valid. */
 export function findNetworkProblem(network: PackedNetwork): LayerProblem | null {
   let shape = [...network.inputShape];
+  let incoming: Activation = { kind: 'uint8', bits: 8 };
 
   for (let index = 0; index < network.layers.length; index++) {
     const layer = network.layers[index];
     const position = { first: index === 0, last: index === network.layers.length - 1 };
-    const result = checkLayer(layer, shape, position);
+    const result = incoming.kind === 'codes' && layer.kind !== 'dense-kbit' ? 'only a dense-kbit layer takes the k-bit codes that the layer before outputs' : checkLayer(layer, shape, position, incoming);
     if (typeof result === 'string') return { index, message: `layer ${index} (${String(layer.kind)}): ${result}` };
     shape = result;
+    incoming = outputActivation(layer);
   }
   return null;
 }
 
+/** Activation encoding passed between layers: the uint8 model input, packed signs, or unsigned codes of `bits` bits. */
+interface Activation {
+  kind: 'uint8' | 'signs' | 'codes';
+  bits: number;
+}
+
+function outputActivation(layer: PackedLayer): Activation {
+  if (layer.kind === 'dense-kbit' && layer.output.kind === 'codes') return { kind: 'codes', bits: layer.output.bits };
+  return { kind: 'signs', bits: 1 };
+}
+
+/** Returns the dense-kbit layer's output shape, or the message of the rule it breaks. */
+function checkDenseKbit(layer: PackedDenseKbitLayer, shape: number[], position: { first: boolean; last: boolean }, incoming: Activation): number[] | string {
+  if (layer.input !== incoming.kind) return `input kind must be '${incoming.kind}' to match the layer before, found '${String(layer.input)}'`;
+  if (incoming.kind === 'codes' && layer.activationBits !== incoming.bits) {
+    return `activationBits must equal the ${incoming.bits} code bits that the layer before outputs, found ${layer.activationBits}`;
+  }
+  if (!position.first && shape.length !== 1) return `inputs must be a flat row, but the layer before outputs [${shape.join(', ')}]; add a flatten layer`;
+  const elements = shape.reduce((product, size) => product * size, 1);
+  if (layer.inputs !== elements) return `inputs must equal the ${elements} elements of [${shape.join(', ')}], found ${layer.inputs}`;
+  const outputKind = String(layer.output.kind);
+  if (position.last && outputKind !== 'scores') return `output kind must be 'scores' for the last layer, found '${outputKind}'`;
+  if (!position.last && outputKind !== 'signs' && outputKind !== 'codes') return `output kind must be 'signs' or 'codes' for a hidden layer, found '${outputKind}'`;
+  return [layer.units];
+}
+
 /** Returns the layer's output shape, or the message of the rule it breaks. */
-function checkLayer(layer: PackedLayer, shape: number[], position: { first: boolean; last: boolean }): number[] | string {
+function checkLayer(layer: PackedLayer, shape: number[], position: { first: boolean; last: boolean }, incoming: Activation): number[] | string {
   const expectedInput = position.first ? 'uint8' : 'signs';
+  if (layer.kind === 'dense-kbit') return checkDenseKbit(layer, shape, position, incoming);
 
   if (layer.kind === 'dense') {
     if (layer.input !== expectedInput) return `input kind must be '${expectedInput}', found '${String(layer.input)}'`;
