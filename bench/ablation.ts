@@ -7,6 +7,9 @@ import { parseArgs } from 'node:util';
 import { setBackend } from '../sdk/backends/active-backend.js';
 import type { Backend } from '../sdk/backends/backend.js';
 import { createWasmBackend } from '../sdk/backends/create-wasm-backend.js';
+import { compileNetwork } from '../sdk/compile/compile-model.js';
+import { runPacked } from '../sdk/compile/run-packed.js';
+import { compareScores } from '../sdk/cli/train-command.js';
 import { loadMnist } from '../sdk/data/mnist.js';
 import { BatchNorm } from '../sdk/layers/batch-norm.js';
 import { Dense, QuantDense } from '../sdk/layers/dense.js';
@@ -44,6 +47,10 @@ interface AblationResult extends AblationConfig {
   /** Training images per second of this process's CPU time, which other processes on a shared machine disturb less than wall time. */
   trainImagesPerCpuSecond: number;
   finalTrainLoss: number;
+  /** Share of test images whose packed prediction equals the training graph's; null for the float network, which does not compile. */
+  packedPredictionMatch: number | null;
+  /** Largest |packed score - training-graph score| over the test set; null for the float network. */
+  packedMaxScoreDifference: number | null;
 }
 
 /** Maps a bit width to a quantizer: the sign for 1 bit, signed fixed point (linear) for 2 to 8, float for 32. */
@@ -189,7 +196,9 @@ async function main(): Promise<void> {
     const trainSeconds = (performance.now() - started) / 1000;
     const cpu = process.cpuUsage(cpuStarted);
     const trainCpuSeconds = (cpu.user + cpu.system) / 1e6;
-    const testError = classificationError(model.predict(testInputs), mnist.test.labels, CLASSES);
+    const scores = model.predict(testInputs);
+    const testError = classificationError(scores, mnist.test.labels, CLASSES);
+    const packed = config.weightBits === 32 ? null : packedAgreement(model, backend, mnist.test.images, scores, mnist.test.count);
     const result: AblationResult = {
       ...config,
       testError,
@@ -197,6 +206,8 @@ async function main(): Promise<void> {
       trainImagesPerSecond: (mnist.train.count * epochs) / trainSeconds,
       trainImagesPerCpuSecond: (mnist.train.count * epochs) / trainCpuSeconds,
       finalTrainLoss: reports[reports.length - 1].loss,
+      packedPredictionMatch: packed?.predictionMatch ?? null,
+      packedMaxScoreDifference: packed?.maxScoreDifference ?? null,
     };
     results.push(result);
     log(`${config.label}: test error ${(100 * testError).toFixed(2)}%, ${result.trainImagesPerSecond.toFixed(0)} training images/s`);
@@ -204,14 +215,14 @@ async function main(): Promise<void> {
 
   // With --json the table goes to stderr, so stdout stays one JSON document.
   const write = (text: string): void => void (values.json ? process.stderr : process.stdout).write(text);
-  write('| config | weight bits | activation bits | gradient bits | dW GEMM | test error | train images/s | per CPU second |\n');
-  write('| --- | --- | --- | --- | --- | --- | --- | --- |\n');
+  write('| config | weight bits | activation bits | gradient bits | dW GEMM | test error | packed predictions equal | train images/s | per CPU second |\n');
+  write('| --- | --- | --- | --- | --- | --- | --- | --- | --- |\n');
   for (const r of results) {
     // The bit-plane GEMM runs only on quantized gradients.
     const bitPlane = r.gradientBits !== undefined && r.bitwiseBackward;
     const gemm = bitPlane ? 'bit-plane' : 'float';
     write(
-      `| ${r.label} | ${r.weightBits} | ${r.activationBits} | ${r.gradientBits ?? 32} | ${gemm} | ${(100 * r.testError).toFixed(2)}% | ${r.trainImagesPerSecond.toFixed(0)} | ${r.trainImagesPerCpuSecond.toFixed(0)} |\n`,
+      `| ${r.label} | ${r.weightBits} | ${r.activationBits} | ${r.gradientBits ?? 32} | ${gemm} | ${(100 * r.testError).toFixed(2)}% | ${r.packedPredictionMatch === null ? '-' : `${(100 * r.packedPredictionMatch).toFixed(2)}%`} | ${r.trainImagesPerSecond.toFixed(0)} | ${r.trainImagesPerCpuSecond.toFixed(0)} |\n`,
     );
   }
 
@@ -223,6 +234,18 @@ async function main(): Promise<void> {
     const summary = { trainImages: mnist.train.count, testImages: mnist.test.count, epochs, backend: backend.name, results, kernelGradient };
     process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
   }
+}
+
+/** Compiles the trained model to the packed graph and compares its test-set scores with the training graph's. */
+function packedAgreement(
+  model: Sequential,
+  backend: Backend,
+  pixels: Uint8Array,
+  scores: Float32Array,
+  count: number,
+): { predictionMatch: number; maxScoreDifference: number } {
+  const packedScores = runPacked(compileNetwork(model), backend, pixels, 1000);
+  return compareScores(scores, packedScores, count, CLASSES);
 }
 
 await main();
