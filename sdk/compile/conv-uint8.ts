@@ -14,8 +14,8 @@ export function im2colUint8(layer: PackedConv2dLayer, samples: Uint8Array, rows:
   const { outHeight, outWidth } = convGeometry(window);
   const cols = new Uint8Array(rows * outHeight * outWidth * layer.kernelHeight * layer.kernelWidth * layer.channels);
 
-  forEachIm2colTap(window, (rowStart, column, source) => {
-    cols[rowStart + column] = samples[source];
+  forEachIm2colTap(window, (target, source, count) => {
+    for (let c = 0; c < count; c++) cols[target + c] = samples[source + c];
   });
   return cols;
 }
@@ -43,8 +43,8 @@ export function padOffsets(layer: PackedConv2dLayer): Int32Array | null {
   const window = { ...layer, batch: 1, channels: 1 };
   const { outHeight, outWidth } = convGeometry(window);
   const inside = new Uint8Array(outHeight * outWidth * taps);
-  forEachIm2colTap(window, (rowStart, column) => {
-    inside[rowStart + column] = 1;
+  forEachIm2colTap(window, (target, _source, count) => {
+    inside.fill(1, target, target + count);
   });
 
   const offsets = new Int32Array(outHeight * outWidth * layer.outChannels);

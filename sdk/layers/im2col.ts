@@ -29,10 +29,13 @@ export function convGeometry(window: ConvWindow): Conv2dGeometry {
 }
 
 /**
- * Calls visit(row, column, sourceIndex) for every in-image element of the
- * im2col matrix; sourceIndex is the flat NHWC input index. Padded taps are skipped.
+ * Calls visit(target, source, count) for every in-image tap of the im2col
+ * matrix: its `count` = C channels sit at flat index `target` of the matrix and
+ * at flat NHWC index `source` of the input, both contiguous. Padded taps are
+ * skipped. One call per tap rather than per element keeps the callback cost
+ * off the inner loop.
  */
-export function forEachIm2colTap(window: ConvWindow, visit: (row: number, column: number, source: number) => void): void {
+export function forEachIm2colTap(window: ConvWindow, visit: (target: number, source: number, count: number) => void): void {
   const { batch, height, width, channels, kernelHeight, kernelWidth, strideHeight, strideWidth } = window;
   const { outHeight, outWidth, padTop, padLeft } = convGeometry(window);
   const columns = kernelHeight * kernelWidth * channels;
@@ -49,7 +52,7 @@ export function forEachIm2colTap(window: ConvWindow, visit: (row: number, column
             if (x < 0 || x >= width) continue;
             const column = (ky * kernelWidth + kx) * channels;
             const source = ((n * height + y) * width + x) * channels;
-            for (let c = 0; c < channels; c++) visit(row * columns, column + c, source + c);
+            visit(row * columns + column, source, channels);
           }
         }
       }
@@ -65,15 +68,16 @@ export function im2col(x: Tensor, window: ConvWindow, padValue: number): Tensor 
   const cols = new Float32Array(rows * columns).fill(padValue);
   const data = x.data;
 
-  forEachIm2colTap(window, (rowStart, column, source) => {
-    cols[rowStart + column] = data[source];
+  // A plain loop: a subarray per tap costs more than the copy for the few channels of early layers.
+  forEachIm2colTap(window, (target, source, count) => {
+    for (let c = 0; c < count; c++) cols[target + c] = data[source + c];
   });
 
   return Tensor.fromOp(cols, [rows, columns], [x], (grad) => {
     if (!x.requiresGrad) return;
     const gx = x.gradBuffer();
-    forEachIm2colTap(window, (rowStart, column, source) => {
-      gx[source] += grad[rowStart + column];
+    forEachIm2colTap(window, (target, source, count) => {
+      for (let c = 0; c < count; c++) gx[source + c] += grad[target + c];
     });
   });
 }
