@@ -75,7 +75,7 @@ export class GpuContext {
     this.lost.catch(() => undefined);
   }
 
-  /** A pooled storage buffer with `data` written into it. Release it with `release()` when done. */
+  /** Returns a pooled storage buffer with `data` written into it. Release it with `release()` when done. */
   upload(data: ArrayBufferView, label?: string): GPUBuffer {
     this.throwIfLost();
     const buffer = this.pool.acquire(data.byteLength, STORAGE_USAGE, label);
@@ -96,26 +96,26 @@ export class GpuContext {
    */
   private writeUnused(buffer: GPUBuffer, data: ArrayBufferView): void {
     this.throwIfLost();
-    // writeBuffer sizes must be multiples of 4; every operand here is 4-byte elements, or padded to them.
+    // writeBuffer sizes must be multiples of 4, so a byte operand is padded to whole words.
     const padded = data.byteLength % 4 === 0 ? data : padToWords(data);
     // An empty write does nothing, and Deno 2.9.6 panics on one instead of returning.
     if (padded.byteLength > 0) this.device.queue.writeBuffer(buffer, 0, padded.buffer, padded.byteOffset, padded.byteLength);
   }
 
-  /** A pooled storage buffer of at least `bytes` bytes with undefined contents. */
+  /** Returns a pooled storage buffer of at least `bytes` bytes with undefined contents. */
   storage(bytes: number, label?: string): GPUBuffer {
     this.throwIfLost();
     return this.pool.acquire(bytes, STORAGE_USAGE, label);
   }
 
-  /** A pooled storage buffer of at least `bytes` bytes, zero-filled on the GPU before the next dispatch. */
+  /** Returns a pooled storage buffer of at least `bytes` bytes, zero-filled on the GPU before the next dispatch. */
   zeros(bytes: number, label?: string): GPUBuffer {
     const buffer = this.storage(bytes, label);
     this.commandEncoder().clearBuffer(buffer);
     return buffer;
   }
 
-  /** A uniform buffer holding `bytes`; released automatically after the next submit. */
+  /** Returns a uniform buffer holding `bytes`, which goes back to the pool after the next submit. */
   uniform(bytes: Uint8Array): GPUBuffer {
     this.throwIfLost();
     const buffer = this.pool.acquire(bytes.byteLength, BUFFER_UNIFORM | BUFFER_COPY_DST);
@@ -124,7 +124,7 @@ export class GpuContext {
     return buffer;
   }
 
-  /** Returns a pooled buffer; it is reused only after the commands recorded so far are submitted. */
+  /** Hands pooled buffers back. They are reused only after the commands recorded so far are submitted. */
   release(...buffers: GPUBuffer[]): void {
     for (const buffer of buffers) this.pool.release(buffer);
   }
@@ -203,7 +203,7 @@ export class GpuContext {
     this.device.destroy();
   }
 
-  /** Dispatches recorded since the last submit; tests use it to see that kernels chain without reads. */
+  /** Counts the dispatches recorded since the last submit, so tests can see that kernels chain without reads. */
   get pending(): number {
     return this.pendingDispatches;
   }
