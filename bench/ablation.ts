@@ -9,7 +9,6 @@ import type { Backend } from '../sdk/backends/backend.js';
 import { createWasmBackend } from '../sdk/backends/create-wasm-backend.js';
 import { compileNetwork } from '../sdk/compile/compile-model.js';
 import { runPacked } from '../sdk/compile/run-packed.js';
-import { compareScores } from '../sdk/cli/train-command.js';
 import { loadMnist } from '../sdk/data/mnist.js';
 import { BatchNorm } from '../sdk/layers/batch-norm.js';
 import { Dense, QuantDense } from '../sdk/layers/dense.js';
@@ -22,7 +21,7 @@ import { Tensor } from '../sdk/tensor/tensor.js';
 import { bitwiseWeightGradient } from '../sdk/training/bitwise-weight-gradient.js';
 import { fit } from '../sdk/training/fit.js';
 import { dequantizeGradient, quantizeGradient } from '../sdk/training/gradient-quantization.js';
-import { classificationError } from '../sdk/training/metrics.js';
+import { classificationError, compareScores } from '../sdk/training/metrics.js';
 
 const HIDDEN = [512, 512];
 const CLASSES = 10;

@@ -14,7 +14,7 @@ import type { Optimizer } from '../optimizers/optimizer.js';
 import { ShiftAdaMax } from '../optimizers/shift-adamax.js';
 import { type FitOptions, fit } from '../training/fit.js';
 import { fitWebGpu } from '../../gpu/training/fit-webgpu.js';
-import { argmax, classificationError } from '../training/metrics.js';
+import { classificationError, compareScores } from '../training/metrics.js';
 import { fraction, integerInRange, positiveInteger, positiveNumber, threadCount, widths } from './args.js';
 import { timePackedInference } from './packed-eval.js';
 import { loadImageDataset } from './datasets.js';
@@ -259,17 +259,6 @@ function createOptimizer(name: string, learningRate: number, bopGamma: number, b
   return new Adam({ learningRate });
 }
 
-/** Fraction of samples whose argmax agrees, and the largest absolute score difference. */
-export function compareScores(a: Float32Array, b: Float32Array, rows: number, classes: number): { predictionMatch: number; maxScoreDifference: number } {
-  const predictedA = argmax(a, rows, classes);
-  const predictedB = argmax(b, rows, classes);
-  let matches = 0;
-  let maxScoreDifference = 0;
-
-  for (let r = 0; r < rows; r++) if (predictedA[r] === predictedB[r]) matches++;
-  for (let i = 0; i < a.length; i++) maxScoreDifference = Math.max(maxScoreDifference, Math.abs(a[i] - b[i]));
-  return { predictionMatch: rows === 0 ? 1 : matches / rows, maxScoreDifference };
-}
 
 /**
  * Checks before training that the model can be saved at `path`: its folder is
