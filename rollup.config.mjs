@@ -11,7 +11,7 @@ const nodeBundle = {
     // One file: the Node-only device module, loaded on demand in the sources, is inlined here.
     inlineDynamicImports: true,
   },
-  // 'webgpu' (Dawn for Node) is an optional dependency, imported only when a Node process asks for WebGPU.
+  // 'webgpu' (Dawn for Node) is an optional dependency, imported only when a Node process requests WebGPU.
   external: (id) => id.startsWith('node:') || id === 'webgpu',
 };
 

@@ -116,7 +116,7 @@ async function timeBinaryGemmOnDevice(backend: WebGpuBackend, m: number, n: numb
   }
 }
 
-/** A figure for a kernel that computes something else would be worthless, so one shape is compared first. */
+/** Checks one shape against the reference first, because a figure for a kernel that computes something else is worthless. */
 async function verifyAgainstReference(backend: WebGpuBackend): Promise<boolean> {
   const [m, n, k] = [67, 45, 1000];
   const a = randomPackedSigns(m, k, 5);
@@ -126,7 +126,7 @@ async function verifyAgainstReference(backend: WebGpuBackend): Promise<boolean> 
   return actual.every((value, i) => value === expected[i]);
 }
 
-/** The WebGPU table, in the style of the CPU report. */
+/** Formats the WebGPU table in the style of the CPU report. */
 export function formatWebGpuReport(report: WebGpuBenchReport): string {
   const rate = (value: number | null): string => (value === null ? 'failed' : `${(value / 1e9).toPrecision(3)} G/s`);
   const lines = [

@@ -344,8 +344,8 @@ export class WebGpuBackend implements AsyncBackend {
   }
 
   /**
-   * How many rows of `rowBytes` bytes fit in one storage binding. Throws
-   * DeviceLimitError when not even one does, since a row is never split.
+   * Returns how many rows of `rowBytes` bytes fit in one storage binding. Throws
+   * DeviceLimitError when not even one does, because a row is never split.
    */
   private rowsPerBinding(operation: string, operand: string, rowBytes: number): number {
     const limit = Math.min(this.gpu.limits.maxStorageBufferBindingSize, this.gpu.limits.maxBufferSize);

@@ -15,7 +15,7 @@ export async function acquireDevice(options: AcquireDeviceOptions = {}): Promise
   const hasNavigatorGpu = (globalThis as { navigator?: { gpu?: unknown } }).navigator?.gpu !== undefined;
   if (hasNavigatorGpu) return acquireNavigatorDevice(timeoutMs);
 
-  // A page without navigator.gpu (an insecure context, or WebGPU switched off) must not be told to install a Node package.
+  // A page without navigator.gpu (an insecure context, or WebGPU switched off) gets no advice to install a Node package.
   const isNode = typeof process !== 'undefined' && process.versions?.node !== undefined;
   if (!isNode) return acquireNavigatorDevice(timeoutMs);
 

@@ -12,7 +12,7 @@ export class BufferPool {
 
   constructor(private readonly device: GPUDevice) {}
 
-  /** A buffer of at least `bytes` bytes (rounded up to a multiple of 256) with the given usage flags. */
+  /** Returns a buffer of at least `bytes` bytes (rounded up to a multiple of 256) with the given usage flags. */
   acquire(bytes: number, usage: GPUBufferUsageFlags, label?: string): GPUBuffer {
     const size = Math.max(256, Math.ceil(bytes / 256) * 256);
     const key = `${size}:${usage}`;

@@ -42,8 +42,8 @@ export async function acquireNodeDevice(options: NodeDeviceOptions = {}): Promis
 let dawnGpu: Promise<GPU> | undefined;
 
 /**
- * The process-wide Dawn `GPU` object, also what a peer such as TensorFlow.js's WebGPU backend
- * gets as `navigator.gpu` in Node, so that both share one instance.
+ * Returns the process-wide Dawn `GPU` object. A peer such as TensorFlow.js's WebGPU backend
+ * gets the same object as `navigator.gpu` in Node, so both share one instance.
  */
 export function dawnInstance(): Promise<GPU> {
   dawnGpu ??= import('webgpu').then((dawn) => dawn.create([]));

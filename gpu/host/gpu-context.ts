@@ -129,7 +129,7 @@ export class GpuContext {
     for (const buffer of buffers) this.pool.release(buffer);
   }
 
-  /** Records one dispatch. Each dispatch gets its own compute pass, so it sees the writes of the one before. */
+  /** Records one dispatch. Each dispatch gets its own compute pass, so it reads the writes of the one before. */
   async dispatch(dispatch: Dispatch): Promise<void> {
     const pipeline = await this.pipelines.get(dispatch.kernel, dispatch.wgsl);
     this.throwIfLost();

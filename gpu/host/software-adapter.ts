@@ -10,7 +10,7 @@ export function isSoftwareAdapter(info: GPUAdapterInfo | undefined): boolean {
   return /swiftshader|llvmpipe|lavapipe|softpipe|microsoft basic render|\bwarp\b/i.test(text);
 }
 
-/** A short description of the adapter for logs and JSON summaries, e.g. "SwiftShader driver 5.0.0 (software)". */
+/** Returns a short description of the adapter for logs and JSON summaries, e.g. "SwiftShader driver 5.0.0 (software)". */
 export function describeAdapter(info: GPUAdapterInfo | undefined): string {
   if (info === undefined) return 'unknown adapter';
   const name = info.description || [info.vendor, info.architecture, info.device].filter((part) => part).join(' ') || 'unnamed adapter';

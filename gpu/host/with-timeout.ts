@@ -20,7 +20,7 @@ export async function withTimeout<T>(promise: Promise<T>, timeoutMs: number, ope
 }
 
 /**
- * The limits the kernels depend on, raised to what the adapter supports, because
+ * Returns the limits the kernels depend on, raised to what the adapter supports, because
  * WebGPU's defaults (128 MiB maxStorageBufferBindingSize) can be lower than the hardware's.
  */
 export function adapterLimits(limits: GPUSupportedLimits): Record<string, number> {

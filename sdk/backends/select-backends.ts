@@ -8,7 +8,7 @@ import { selectBackend } from './select-backend.js';
 
 export const BACKEND_CHOICES = ['auto', 'webgpu', 'wasm', 'wasm-simd', 'wasm-scalar', 'reference'] as const;
 
-/** What a job runs on: WebGPU when chosen, and always a synchronous CPU backend for the training graph's own ops. */
+/** The backends of a job: WebGPU when chosen, and always a synchronous CPU backend for the training graph's own ops. */
 export interface BackendSelection {
   /** 'webgpu' or the CPU backend's name; what summaries report. */
   name: string;
@@ -23,7 +23,7 @@ export interface BackendSelection {
 export interface SelectBackendsOptions {
   /** Worker threads of the WASM backend, a count or 'auto'. */
   threads?: number | 'auto';
-  /** Where 'auto' says why it fell back to WASM. Default: console.warn. */
+  /** Log function for the one line that 'auto' writes when it falls back to WASM. Default: console.warn. */
   log?: (line: string) => void;
   /** Lets 'auto' take a software adapter (SwiftShader, llvmpipe), which it passes by otherwise. */
   allowSoftwareAdapter?: boolean;

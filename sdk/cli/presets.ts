@@ -58,6 +58,9 @@ const mlp = (defaults: PresetDefaults, name: string, dataset: string | null): Tr
 });
 
 /**
+ * NOTE: the paper presets' learning rates, epochs, dropout and SVHN widths are recalled from
+ * BinaryNet's training scripts, not checked against them here.
+ *
  * Training recipes by name. `mnist-mlp` is the default job. `paper-mnist-mlp`
  * is BinaryNet's MNIST network and schedule (Courbariaux, Hubara et al. 2016;
  * the QNN paper's MNIST row): 3 x 4096 units, squared hinge, dropout 0.5,

@@ -233,9 +233,9 @@ export async function trainCommand(argv: string[]): Promise<void> {
 }
 
 /**
- * Whether this job can train on WebGPU, which runs MLPs with Adam and float gradients.
- * With --backend webgpu anything else is an error; with auto the job trains on the CPU
- * backend instead and says so, and packed inference still runs on the device.
+ * Returns whether this job can train on WebGPU, which runs MLPs with Adam and float gradients.
+ * With --backend webgpu anything else is an error. With auto the job trains on the CPU backend
+ * instead and logs one line, and packed inference still runs on the device.
  */
 function webGpuTrainingFits(
   backendName: string,

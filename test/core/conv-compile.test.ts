@@ -165,7 +165,10 @@ describe('compiled ConvNet layout', () => {
     assert.deepEqual(network.layers.map((l) => l.kind), ['conv2d', 'maxPool2d', 'conv2d', 'flatten', 'dense', 'dense']);
     const [first, pool, hidden, flatten] = network.layers;
     // Narrows the union types; the kinds were asserted above.
-    assert.ok(first.kind === 'conv2d' && hidden.kind === 'conv2d' && pool.kind === 'maxPool2d' && flatten.kind === 'flatten');
+    assert.ok(first.kind === 'conv2d');
+    assert.ok(hidden.kind === 'conv2d');
+    assert.ok(pool.kind === 'maxPool2d');
+    assert.ok(flatten.kind === 'flatten');
     assert.equal(first.input, 'uint8');
     assert.equal(first.padValue, 256, 'a real pad value of 1.0 at input scale 1/256 is 256 uint8 units');
     assert.equal(first.weights.length, 4 * Math.ceil(9 / 32), 'uint8 conv weights are packed per filter in im2col order');

@@ -1,4 +1,4 @@
-// Backend selection: 'auto' takes WebGPU only on a hardware adapter and says why it falls back.
+// Backend selection: 'auto' takes WebGPU only on a hardware adapter and logs why it falls back.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 

@@ -1,5 +1,6 @@
-// The packed WebGPU kernels against the TypeScript reference, bit for bit, plus the named field cases
-// (shared/cases/field-cases.md 1, 2, 3, 5, 6, 8). Runtime-agnostic: no node: imports, no process.
+// The packed WebGPU kernels against the TypeScript reference, bit for bit, plus named cases with known answers:
+// sign of zero, XOR popcount, tail bits, negative-gamma thresholds, conv padding and bit intrinsics.
+// Runtime-agnostic, so the same cases run in Node, Deno and Chromium: no node: imports, no process.
 import { DeviceLimitError } from '../../../gpu/host/device-limits.js';
 import type { GpuContextOptions } from '../../../gpu/host/gpu-context.js';
 import { encodeBinaryGemm, encodeBinaryGemmThresholdPack } from '../../../gpu/kernels/binary-gemm.js';
