@@ -1,6 +1,7 @@
-import type { Backend } from './backend.js';
+import type { Backend, TrainingKernel } from './backend.js';
 
-type Kernel = Exclude<keyof Backend, 'name'>;
+// The training graph's float kernels stay synchronous-only; see TrainingKernel.
+type Kernel = Exclude<keyof Backend, 'name' | TrainingKernel>;
 
 /**
  * The Backend kernel set with every result behind a promise, for devices that

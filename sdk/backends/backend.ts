@@ -103,6 +103,86 @@ export interface Backend {
     thresholds: Int32Array,
     directions: Int8Array,
   ): Uint32Array;
+
+  // Float kernels of the training graph (STE training of binarized ConvNets).
+  // They fuse im2col with the GEMM so the [N*OH*OW, KH*KW*C] column matrix never leaves the backend.
+
+  /**
+   * Float 2-D convolution over NHWC input: y[N, OH, OW, O] = im2col(x) · kernel, with kernel [KH, KW, C, O]
+   * and padded taps set to shape.padValue.
+   */
+  conv2dForward(x: Float32Array, kernel: Float32Array, shape: BinaryConv2dShape): Float32Array;
+
+  /** Input gradient of conv2dForward: dx[N, H, W, C] = col2im(grad · kernelᵀ); padded taps get no gradient. */
+  conv2dBackwardInput(grad: Float32Array, kernel: Float32Array, shape: BinaryConv2dShape): Float32Array;
+
+  /** Kernel gradient of conv2dForward: dkernel[KH, KW, C, O] = im2col(x)ᵀ · grad. */
+  conv2dBackwardKernel(x: Float32Array, grad: Float32Array, shape: BinaryConv2dShape): Float32Array;
+
+  /**
+   * Float max-pooling over VALID windows of NHWC input. `winners` holds, per output, the flat input
+   * index of the first maximum in row-major window order (a later tap wins only when strictly greater).
+   */
+  maxPool2dForward(x: Float32Array, shape: MaxPool2dShape): { out: Float32Array; winners: Int32Array };
+
+  /** Input gradient of maxPool2dForward: dx[winners[i]] += grad[i], dx of `inputLength` floats. */
+  maxPool2dBackward(grad: Float32Array, winners: Int32Array, inputLength: number): Float32Array;
+
+  /**
+   * Batch-norm forward with batch statistics over x[samples, features]: f64 mean, biased variance and
+   * 1 / sqrt(variance + epsilon) per feature, normalized = (x - mean) * inverseStd and
+   * out = gamma * normalized + beta, each rounded to float32 once.
+   */
+  batchNormForward(
+    x: Float32Array,
+    samples: number,
+    features: number,
+    gamma: Float32Array,
+    beta: Float32Array,
+    epsilon: number,
+  ): BatchNormForwardResult;
+
+  /**
+   * Batch-norm backward: f64 sums gradSum = sum(g) and gradDot = sum(g * normalized) per feature and,
+   * when inputGrad is set, dx = gamma * inverseStd / B * (B * g - gradSum - normalized * gradDot).
+   */
+  batchNormBackward(
+    grad: Float32Array,
+    normalized: Float32Array,
+    samples: number,
+    features: number,
+    gamma: Float32Array,
+    inverseStd: Float64Array,
+    inputGrad: boolean,
+  ): BatchNormBackwardResult;
+}
+
+/**
+ * The float kernels of the training graph. AsyncBackend (WebGPU) leaves them out: the packed
+ * inference graph never calls them.
+ */
+export type TrainingKernel =
+  | 'conv2dForward'
+  | 'conv2dBackwardInput'
+  | 'conv2dBackwardKernel'
+  | 'maxPool2dForward'
+  | 'maxPool2dBackward'
+  | 'batchNormForward'
+  | 'batchNormBackward';
+
+export interface BatchNormForwardResult {
+  out: Float32Array;
+  normalized: Float32Array;
+  mean: Float64Array;
+  variance: Float64Array;
+  inverseStd: Float64Array;
+}
+
+export interface BatchNormBackwardResult {
+  gradSum: Float64Array;
+  gradDot: Float64Array;
+  /** The input gradient, or null when it was not asked for. */
+  dx: Float32Array | null;
 }
 
 export interface BinaryConv2dShape {

@@ -1,7 +1,24 @@
 import { QnnError } from '../errors.js';
-import { type Backend, type BinaryConv2dShape, type MaxPool2dShape, wordsPerRow } from './backend.js';
+import {
+  type Backend,
+  type BatchNormBackwardResult,
+  type BatchNormForwardResult,
+  type BinaryConv2dShape,
+  type MaxPool2dShape,
+  wordsPerRow,
+} from './backend.js';
 import { popcount32 } from './popcount.js';
 import { binaryConv2dReference, binaryMaxPool2dReference } from './reference-conv.js';
+import {
+  batchNormBackwardReference,
+  batchNormForwardReference,
+  checkConv2dOperands,
+  col2imReference,
+  im2colReference,
+  im2colSize,
+  maxPool2dBackwardReference,
+  maxPool2dForwardReference,
+} from './reference-train.js';
 
 /**
  * Plain TypeScript kernels: the oracle every other backend is tested against.
@@ -151,5 +168,54 @@ export class ReferenceBackend implements Backend {
       }
     }
     return out;
+  }
+
+  conv2dForward(x: Float32Array, kernel: Float32Array, shape: BinaryConv2dShape): Float32Array {
+    checkConv2dOperands('conv2dForward', shape, { x, weights: kernel });
+    const { rows, columns } = im2colSize(shape);
+    return this.matmul(im2colReference(x, shape), kernel, rows, columns, shape.outChannels, false, false);
+  }
+
+  conv2dBackwardInput(grad: Float32Array, kernel: Float32Array, shape: BinaryConv2dShape): Float32Array {
+    checkConv2dOperands('conv2dBackwardInput', shape, { weights: kernel, grad });
+    const { rows, columns } = im2colSize(shape);
+    return col2imReference(this.matmul(grad, kernel, rows, shape.outChannels, columns, false, true), shape);
+  }
+
+  conv2dBackwardKernel(x: Float32Array, grad: Float32Array, shape: BinaryConv2dShape): Float32Array {
+    checkConv2dOperands('conv2dBackwardKernel', shape, { x, grad });
+    const { rows, columns } = im2colSize(shape);
+    return this.matmul(im2colReference(x, shape), grad, columns, rows, shape.outChannels, true, false);
+  }
+
+  maxPool2dForward(x: Float32Array, shape: MaxPool2dShape): { out: Float32Array; winners: Int32Array } {
+    return maxPool2dForwardReference(x, shape);
+  }
+
+  maxPool2dBackward(grad: Float32Array, winners: Int32Array, inputLength: number): Float32Array {
+    return maxPool2dBackwardReference(grad, winners, inputLength);
+  }
+
+  batchNormForward(
+    x: Float32Array,
+    samples: number,
+    features: number,
+    gamma: Float32Array,
+    beta: Float32Array,
+    epsilon: number,
+  ): BatchNormForwardResult {
+    return batchNormForwardReference(x, samples, features, gamma, beta, epsilon);
+  }
+
+  batchNormBackward(
+    grad: Float32Array,
+    normalized: Float32Array,
+    samples: number,
+    features: number,
+    gamma: Float32Array,
+    inverseStd: Float64Array,
+    inputGrad: boolean,
+  ): BatchNormBackwardResult {
+    return batchNormBackwardReference(grad, normalized, samples, features, gamma, inverseStd, inputGrad);
   }
 }

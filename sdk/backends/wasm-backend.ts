@@ -1,9 +1,18 @@
-import { QnnError } from '../errors.js';
-import { type Backend, type BinaryConv2dShape, type MaxPool2dShape, windowOutputSize, wordsPerRow } from './backend.js';
+import { QnnError, ShapeError } from '../errors.js';
+import {
+  type Backend,
+  type BatchNormBackwardResult,
+  type BatchNormForwardResult,
+  type BinaryConv2dShape,
+  type MaxPool2dShape,
+  windowOutputSize,
+  wordsPerRow,
+} from './backend.js';
 import type { WasmBuild } from './wasm-loader.js';
 import { WasmHeap } from './wasm-memory.js';
 import { binaryConv2dGeometry, checkBinaryConv2d, checkBinaryMaxPool2d } from './reference-conv.js';
 import { MAX_DIM, checkBitplaneGemmBits, checkDims, checkLength } from './kernel-checks.js';
+import { checkBatchNorm, checkConv2dOperands, checkMaxPool2dShape, im2colSize } from './reference-train.js';
 
 export { isWasmSimdSupported } from './wasm-loader.js';
 
@@ -87,6 +96,81 @@ export interface QnnWasmExports {
     outHeight: number,
     outWidth: number,
   ): void;
+  im2col(
+    x: number,
+    batch: number,
+    height: number,
+    width: number,
+    channels: number,
+    kernelHeight: number,
+    kernelWidth: number,
+    strideHeight: number,
+    strideWidth: number,
+    padTop: number,
+    padLeft: number,
+    outHeight: number,
+    outWidth: number,
+    padValue: number,
+    cols: number,
+  ): void;
+  col2im(
+    dcols: number,
+    batch: number,
+    height: number,
+    width: number,
+    channels: number,
+    kernelHeight: number,
+    kernelWidth: number,
+    strideHeight: number,
+    strideWidth: number,
+    padTop: number,
+    padLeft: number,
+    outHeight: number,
+    outWidth: number,
+    dx: number,
+  ): void;
+  floatGemmAtBScratchBytes(m: number, n: number): number;
+  floatGemmAtB(a: number, b: number, k: number, m: number, n: number, scratch: number): void;
+  maxPool2dForward(
+    x: number,
+    batch: number,
+    height: number,
+    width: number,
+    channels: number,
+    poolHeight: number,
+    poolWidth: number,
+    strideHeight: number,
+    strideWidth: number,
+    outHeight: number,
+    outWidth: number,
+    out: number,
+    winners: number,
+  ): void;
+  maxPool2dBackward(grad: number, winners: number, outLength: number, dx: number, inputLength: number): void;
+  batchNormForward(
+    x: number,
+    samples: number,
+    features: number,
+    epsilon: number,
+    gamma: number,
+    beta: number,
+    mean: number,
+    variance: number,
+    inverseStd: number,
+    normalized: number,
+    out: number,
+  ): void;
+  batchNormBackward(
+    grad: number,
+    normalized: number,
+    samples: number,
+    features: number,
+    gamma: number,
+    inverseStd: number,
+    gradSum: number,
+    gradDot: number,
+    dx: number,
+  ): void;
 }
 
 const REQUIRED_EXPORTS: readonly (keyof QnnWasmExports)[] = [
@@ -107,6 +191,14 @@ const REQUIRED_EXPORTS: readonly (keyof QnnWasmExports)[] = [
   'binaryConv2dScratchBytes',
   'binaryConv2d',
   'binaryMaxPool2d',
+  'im2col',
+  'col2im',
+  'floatGemmAtBScratchBytes',
+  'floatGemmAtB',
+  'maxPool2dForward',
+  'maxPool2dBackward',
+  'batchNormForward',
+  'batchNormBackward',
 ];
 
 export interface WasmBackendOptions {
@@ -397,6 +489,252 @@ export class WasmBackend implements Backend {
 
     this.kernels.thresholdPack(accPtr, rows, cols, thresholdsPtr, directionsPtr, outPtr);
     return this.heap.readUint32(outPtr, rows * words);
+  }
+
+  conv2dForward(x: Float32Array, kernel: Float32Array, shape: BinaryConv2dShape): Float32Array {
+    checkConv2dOperands('conv2dForward', shape, { x, weights: kernel });
+    const { rows, columns } = im2colSize(shape);
+    const outChannels = shape.outChannels;
+    const gemmScratch = this.floatGemmScratch(rows, columns, outChannels);
+    const [xPtr, kernelPtr, colsPtr, outPtr, ...scratch] = this.heap.reserve('conv2dForward', [
+      x.byteLength,
+      kernel.byteLength,
+      rows * columns * 4,
+      rows * outChannels * 4,
+      ...gemmScratch,
+    ]);
+    this.heap.write(xPtr, x);
+    this.heap.write(kernelPtr, kernel);
+
+    this.runIm2col(xPtr, shape, colsPtr);
+    this.runFloatGemm(colsPtr, kernelPtr, rows, columns, outChannels, false, outPtr, scratch);
+    return this.heap.readFloat32(outPtr, rows * outChannels);
+  }
+
+  conv2dBackwardInput(grad: Float32Array, kernel: Float32Array, shape: BinaryConv2dShape): Float32Array {
+    checkConv2dOperands('conv2dBackwardInput', shape, { weights: kernel, grad });
+    const { rows, columns } = im2colSize(shape);
+    const outChannels = shape.outChannels;
+    const inputLength = shape.batch * shape.height * shape.width * shape.channels;
+    const gemmScratch = this.floatGemmScratch(rows, outChannels, columns);
+    const [gradPtr, kernelPtr, dcolsPtr, dxPtr, ...scratch] = this.heap.reserve('conv2dBackwardInput', [
+      grad.byteLength,
+      kernel.byteLength,
+      rows * columns * 4,
+      inputLength * 4,
+      ...gemmScratch,
+    ]);
+    this.heap.write(gradPtr, grad);
+    this.heap.write(kernelPtr, kernel);
+
+    // dcols[rows, columns] = grad[rows, O] · kernel[columns, O]ᵀ, then col2im folds the taps back.
+    this.runFloatGemm(gradPtr, kernelPtr, rows, outChannels, columns, true, dcolsPtr, scratch);
+    const { outHeight, outWidth, padTop, padLeft } = binaryConv2dGeometry(shape);
+    this.kernels.col2im(
+      dcolsPtr,
+      shape.batch,
+      shape.height,
+      shape.width,
+      shape.channels,
+      shape.kernelHeight,
+      shape.kernelWidth,
+      shape.strideHeight,
+      shape.strideWidth,
+      padTop,
+      padLeft,
+      outHeight,
+      outWidth,
+      dxPtr,
+    );
+    return this.heap.readFloat32(dxPtr, inputLength);
+  }
+
+  conv2dBackwardKernel(x: Float32Array, grad: Float32Array, shape: BinaryConv2dShape): Float32Array {
+    checkConv2dOperands('conv2dBackwardKernel', shape, { x, grad });
+    const { rows, columns } = im2colSize(shape);
+    const outChannels = shape.outChannels;
+    const gemmScratch = this.floatGemmAtBScratch(rows, columns, outChannels);
+    const [xPtr, gradPtr, colsPtr, ...scratch] = this.heap.reserve('conv2dBackwardKernel', [
+      x.byteLength,
+      grad.byteLength,
+      rows * columns * 4,
+      ...gemmScratch,
+    ]);
+    this.heap.write(xPtr, x);
+    this.heap.write(gradPtr, grad);
+
+    // dkernel[columns, O] = cols[rows, columns]ᵀ · grad[rows, O], blocked along the long rows axis.
+    this.runIm2col(xPtr, shape, colsPtr);
+    return this.runFloatGemmAtB(colsPtr, gradPtr, rows, columns, outChannels, scratch);
+  }
+
+  maxPool2dForward(x: Float32Array, shape: MaxPool2dShape): { out: Float32Array; winners: Int32Array } {
+    const { outHeight, outWidth } = checkMaxPool2dShape('maxPool2dForward', shape);
+    const { batch, height, width, channels } = shape;
+    checkLength('maxPool2dForward', 'x', x, batch * height * width * channels, `batch * height * width * channels = ${batch} * ${height} * ${width} * ${channels}`);
+    const outLength = batch * outHeight * outWidth * channels;
+    const [xPtr, outPtr, winnersPtr] = this.heap.reserve('maxPool2dForward', [x.byteLength, outLength * 4, outLength * 4]);
+    this.heap.write(xPtr, x);
+
+    this.kernels.maxPool2dForward(
+      xPtr,
+      batch,
+      height,
+      width,
+      channels,
+      shape.poolHeight,
+      shape.poolWidth,
+      shape.strideHeight,
+      shape.strideWidth,
+      outHeight,
+      outWidth,
+      outPtr,
+      winnersPtr,
+    );
+    return { out: this.heap.readFloat32(outPtr, outLength), winners: this.heap.readInt32(winnersPtr, outLength) };
+  }
+
+  maxPool2dBackward(grad: Float32Array, winners: Int32Array, inputLength: number): Float32Array {
+    checkDims('maxPool2dBackward', { inputLength });
+    checkLength('maxPool2dBackward', 'winners', winners, grad.length, 'grad.length');
+    // The kernel trusts the indices, so a bad one must not reach it and write outside dx.
+    for (let i = 0; i < winners.length; i++) {
+      const index = winners[i];
+      if (!(index >= 0 && index < inputLength)) {
+        throw new ShapeError(`maxPool2dBackward: winners[${i}] = ${index} is outside the input of ${inputLength} floats`);
+      }
+    }
+    const [gradPtr, winnersPtr, dxPtr] = this.heap.reserve('maxPool2dBackward', [grad.byteLength, winners.byteLength, inputLength * 4]);
+    this.heap.write(gradPtr, grad);
+    this.heap.write(winnersPtr, winners);
+
+    this.kernels.maxPool2dBackward(gradPtr, winnersPtr, grad.length, dxPtr, inputLength);
+    return this.heap.readFloat32(dxPtr, inputLength);
+  }
+
+  batchNormForward(
+    x: Float32Array,
+    samples: number,
+    features: number,
+    gamma: Float32Array,
+    beta: Float32Array,
+    epsilon: number,
+  ): BatchNormForwardResult {
+    checkBatchNorm('batchNormForward', x, samples, features, gamma);
+    checkLength('batchNormForward', 'beta', beta, features, 'features');
+    const [xPtr, gammaPtr, betaPtr, meanPtr, variancePtr, inverseStdPtr, normalizedPtr, outPtr] = this.heap.reserve(
+      'batchNormForward',
+      [x.byteLength, gamma.byteLength, beta.byteLength, features * 8, features * 8, features * 8, x.byteLength, x.byteLength],
+    );
+    this.heap.write(xPtr, x);
+    this.heap.write(gammaPtr, gamma);
+    this.heap.write(betaPtr, beta);
+
+    this.kernels.batchNormForward(xPtr, samples, features, epsilon, gammaPtr, betaPtr, meanPtr, variancePtr, inverseStdPtr, normalizedPtr, outPtr);
+    return {
+      out: this.heap.readFloat32(outPtr, x.length),
+      normalized: this.heap.readFloat32(normalizedPtr, x.length),
+      mean: this.heap.readFloat64(meanPtr, features),
+      variance: this.heap.readFloat64(variancePtr, features),
+      inverseStd: this.heap.readFloat64(inverseStdPtr, features),
+    };
+  }
+
+  batchNormBackward(
+    grad: Float32Array,
+    normalized: Float32Array,
+    samples: number,
+    features: number,
+    gamma: Float32Array,
+    inverseStd: Float64Array,
+    inputGrad: boolean,
+  ): BatchNormBackwardResult {
+    checkBatchNorm('batchNormBackward', grad, samples, features, gamma);
+    checkLength('batchNormBackward', 'normalized', normalized, samples * features, 'samples * features');
+    checkLength('batchNormBackward', 'inverseStd', inverseStd, features, 'features');
+    const [gradPtr, normalizedPtr, gammaPtr, inverseStdPtr, gradSumPtr, gradDotPtr, dxPtr] = this.heap.reserve('batchNormBackward', [
+      grad.byteLength,
+      normalized.byteLength,
+      gamma.byteLength,
+      inverseStd.byteLength,
+      features * 8,
+      features * 8,
+      inputGrad ? grad.byteLength : 0,
+    ]);
+    this.heap.write(gradPtr, grad);
+    this.heap.write(normalizedPtr, normalized);
+    this.heap.write(gammaPtr, gamma);
+    this.heap.write(inverseStdPtr, inverseStd);
+
+    this.kernels.batchNormBackward(gradPtr, normalizedPtr, samples, features, gammaPtr, inverseStdPtr, gradSumPtr, gradDotPtr, inputGrad ? dxPtr : 0);
+    return {
+      gradSum: this.heap.readFloat64(gradSumPtr, features),
+      gradDot: this.heap.readFloat64(gradDotPtr, features),
+      dx: inputGrad ? this.heap.readFloat32(dxPtr, grad.length) : null,
+    };
+  }
+
+  /** Writes the im2col matrix of the input at xPtr to colsPtr. */
+  protected runIm2col(xPtr: number, shape: BinaryConv2dShape, colsPtr: number): void {
+    const { outHeight, outWidth, padTop, padLeft } = binaryConv2dGeometry(shape);
+    this.kernels.im2col(
+      xPtr,
+      shape.batch,
+      shape.height,
+      shape.width,
+      shape.channels,
+      shape.kernelHeight,
+      shape.kernelWidth,
+      shape.strideHeight,
+      shape.strideWidth,
+      padTop,
+      padLeft,
+      outHeight,
+      outWidth,
+      shape.padValue,
+      colsPtr,
+    );
+  }
+
+  /**
+   * Scratch regions a float GEMM on operands already in the heap needs, one per thread that will run
+   * it. The threaded backend overrides this and runFloatGemm to split the rows of c.
+   */
+  protected floatGemmScratch(m: number, k: number, n: number): number[] {
+    return [this.kernels.floatGemmScratchBytes(m, k, n)];
+  }
+
+  /** c[m, n] = a[m, k] · op(b) on operands in the heap, with the scratch regions from floatGemmScratch. */
+  protected runFloatGemm(aPtr: number, bPtr: number, m: number, k: number, n: number, transposeB: boolean, cPtr: number, scratch: number[]): void {
+    this.kernels.floatGemm(aPtr, bPtr, m, k, n, 0, transposeB ? 1 : 0, cPtr, scratch[0]);
+  }
+
+  /** Scratch regions of a floatGemmAtB over k rows, one per thread that will run it. */
+  protected floatGemmAtBScratch(_k: number, m: number, n: number): number[] {
+    return [this.kernels.floatGemmAtBScratchBytes(m, n)];
+  }
+
+  /**
+   * Returns a[k, m]ᵀ · b[k, n] for operands in the heap. Each scratch region starts with
+   * its own [m, n] accumulator, zeroed here and summed after the kernel.
+   */
+  protected runFloatGemmAtB(aPtr: number, bPtr: number, k: number, m: number, n: number, scratch: number[]): Float32Array {
+    const memory = this.kernels.memory.buffer;
+    for (const region of scratch) new Float32Array(memory, region, m * n).fill(0);
+
+    this.launchFloatGemmAtB(aPtr, bPtr, k, m, n, scratch);
+
+    const result = this.heap.readFloat32(scratch[0], m * n);
+    for (let t = 1; t < scratch.length; t++) {
+      const partial = new Float32Array(this.kernels.memory.buffer, scratch[t], m * n);
+      for (let i = 0; i < result.length; i++) result[i] += partial[i];
+    }
+    return result;
+  }
+
+  /** Runs floatGemmAtB over all k rows on the calling thread; the threaded backend splits the rows. */
+  protected launchFloatGemmAtB(aPtr: number, bPtr: number, k: number, m: number, n: number, scratch: number[]): void {
+    this.kernels.floatGemmAtB(aPtr, bPtr, k, m, n, scratch[0]);
   }
 
   /** Stops the backend's worker threads. A one-thread backend has none, so this does nothing here. */

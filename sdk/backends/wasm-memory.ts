@@ -7,7 +7,7 @@ const REGION_ALIGN = 16;
 const MAX_PAGES = 65536;
 
 /** A typed array that can be copied into or out of WASM memory byte for byte. */
-export type KernelArray = Float32Array | Int32Array | Uint32Array | Uint8Array | Int8Array;
+export type KernelArray = Float32Array | Float64Array | Int32Array | Uint32Array | Uint8Array | Int8Array;
 
 function alignUp(offset: number): number {
   return Math.ceil(offset / REGION_ALIGN) * REGION_ALIGN;
@@ -60,6 +60,11 @@ export class WasmHeap {
   /** Returns a copy of `length` unsigned 32-bit words at byte `offset`. */
   readUint32(offset: number, length: number): Uint32Array {
     return new Uint32Array(this.memory.buffer, offset, length).slice();
+  }
+
+  /** Returns a copy of `length` float64 values at byte `offset`, which must be a multiple of 8. */
+  readFloat64(offset: number, length: number): Float64Array {
+    return new Float64Array(this.memory.buffer, offset, length).slice();
   }
 
   /** Returns a copy of `length` bytes at byte `offset`. */

@@ -44,6 +44,7 @@ export type ThreadKernels = Pick<
   | 'binaryGemmThresholdPack'
   | 'floatGemm'
   | 'floatGemmScratchBytes'
+  | 'floatGemmAtB'
   | 'binaryConv2d'
   | 'binaryConv2dScratchBytes'
 >;
@@ -56,6 +57,7 @@ export const enum TaskCode {
   BitplaneGemm = 3,
   FloatGemm = 4,
   BinaryConv2d = 5,
+  FloatGemmAtB = 6,
 }
 
 /** Index of M in the arguments of every GEMM kernel that a job runs. */
@@ -179,6 +181,9 @@ export function runKernel(kernels: ThreadKernels, code: TaskCode, args: number[]
     case TaskCode.FloatGemm:
       kernels.floatGemm(args[0], args[1], args[2], args[3], args[4], args[5], args[6], args[7], args[8]);
       return;
+    case TaskCode.FloatGemmAtB:
+      kernels.floatGemmAtB(args[0], args[1], args[2], args[3], args[4], args[5]);
+      return;
     case TaskCode.BinaryConv2d:
       kernels.binaryConv2d(
         args[0],
@@ -202,7 +207,7 @@ export function runKernel(kernels: ThreadKernels, code: TaskCode, args: number[]
       );
       return;
     default:
-      throw new QnnError(`task code ${code} is invalid, expected a kernel code from 1 to 5`);
+      throw new QnnError(`task code ${code} is invalid, expected a kernel code from 1 to 6`);
   }
 }
 
@@ -717,6 +722,72 @@ function defineThreadedBackend(): ThreadedBackendClass {
         'binaryConv2d',
       );
       return this.heap.readInt32(outPtr, outLength);
+    }
+
+    protected override floatGemmScratch(m: number, k: number, n: number): number[] {
+      const threads = this.threadCount(m, m * n * k);
+      if (threads === 1) return super.floatGemmScratch(m, k, n);
+      return Array<number>(threads).fill(this.kernels.floatGemmScratchBytes(chunkRows(m, threads, 1), k, n));
+    }
+
+    // One chunk per thread, as in matmul, because each chunk packs all of op(b) in its scratch.
+    protected override runFloatGemm(
+      aPtr: number,
+      bPtr: number,
+      m: number,
+      k: number,
+      n: number,
+      transposeB: boolean,
+      cPtr: number,
+      scratch: number[],
+    ): void {
+      const threads = scratch.length;
+      if (threads === 1) {
+        super.runFloatGemm(aPtr, bPtr, m, k, n, transposeB, cPtr, scratch);
+        return;
+      }
+      this.pool.run(
+        this.kernels,
+        {
+          code: TaskCode.FloatGemm,
+          args: [aPtr, bPtr, m, k, n, 0, transposeB ? 1 : 0, cPtr, 0],
+          rowStrides: [k * 4, 0, 0, 0, 0, 0, 0, n * 4, 0],
+          chunkRows: chunkRows(m, threads, 1),
+          scratchIndex: 8,
+          scratch,
+        },
+        threads,
+        'floatGemm',
+      );
+    }
+
+    protected override floatGemmAtBScratch(k: number, m: number, n: number): number[] {
+      const threads = this.threadCount(k, m * n * k);
+      return Array<number>(threads).fill(this.kernels.floatGemmAtBScratchBytes(m, n));
+    }
+
+    // Threads split the long k axis; each sums its chunks into the accumulator at the start of its scratch.
+    // Limitation: a thread on a busier core may leave its chunk to another thread, so the order in which
+    // partial sums meet can vary between runs, and the float32 result with it in the last bits.
+    protected override launchFloatGemmAtB(aPtr: number, bPtr: number, k: number, m: number, n: number, scratch: number[]): void {
+      const threads = scratch.length;
+      if (threads === 1) {
+        super.launchFloatGemmAtB(aPtr, bPtr, k, m, n, scratch);
+        return;
+      }
+      this.pool.run(
+        this.kernels,
+        {
+          code: TaskCode.FloatGemmAtB,
+          args: [aPtr, bPtr, k, m, n, 0],
+          rowStrides: [m * 4, n * 4, 0, 0, 0, 0],
+          chunkRows: chunkRows(k, threads, 1),
+          scratchIndex: 5,
+          scratch,
+        },
+        threads,
+        'floatGemmAtB',
+      );
     }
 
     /** Stops the worker threads. The backend throws on later threaded calls. */

@@ -65,7 +65,8 @@ const mlp = (defaults: PresetDefaults, name: string, dataset: string | null): Tr
  * is BinaryNet's MNIST network and schedule (Courbariaux, Hubara et al. 2016;
  * the QNN paper's MNIST row): 3 x 4096 units, squared hinge, dropout 0.5,
  * learning rate 0.003 decayed to 3e-7 over 1000 epochs.
- * `fast-mnist-convnet` is a small binarized ConvNet for 2 cores.
+ * `fast-mnist-convnet` is a small binarized ConvNet for 2 cores; `mnist-convnet` is the same
+ * convolutions with a 512-unit dense layer and a longer schedule.
  */
 export const PRESETS: Record<string, TrainPreset> = {
   'mnist-mlp': mlp(MLP_DEFAULTS, 'mnist-mlp', null),
@@ -75,25 +76,13 @@ export const PRESETS: Record<string, TrainPreset> = {
     'paper-mnist-mlp',
     'mnist',
   ),
-  'fast-mnist-convnet': {
-    name: 'fast-mnist-convnet',
-    usesHidden: false,
-    dataset: 'mnist',
-    defaults: { ...MLP_DEFAULTS, hidden: [256], epochs: 2 },
-    architecture: () => '28x28x1-32C3-MP2-64C3-MP2-256-10',
-    build: (o) =>
-      binaryConvNet({
-        inputShape: o.sampleShape,
-        convBlocks: [
-          { filters: 32, pool: true },
-          { filters: 64, pool: true },
-        ],
-        hidden: [256],
-        classes: o.classes,
-        dropout: o.dropout,
-        seed: o.seed,
-      }),
-  },
+  // Batch 50 gives twice the updates of batch 100 for the same arithmetic, and the learning rate
+  // decays 30x over the 4 epochs so that the last epoch settles the latent weights.
+  // NOTE: this schedule's full-MNIST test error was not yet measured when it was set (see docs/results.md).
+  'fast-mnist-convnet': mnistConvNet('fast-mnist-convnet', 256, { epochs: 4, batchSize: 50, learningRate: 0.003, finalLearningRate: 0.0001 }),
+  // The same convolutions with a wider dense layer and a 15-epoch schedule, aimed at <= 1% test error.
+  // NOTE: whether it reaches 1% is not measured yet (see docs/results.md).
+  'mnist-convnet': mnistConvNet('mnist-convnet', 512, { epochs: 15, batchSize: 50, learningRate: 0.003, finalLearningRate: 0.00003 }),
 };
 
 /**
@@ -125,6 +114,33 @@ function paperConvNet(
         inputShape: o.sampleShape,
         convBlocks: widths.map((filters, i) => ({ filters, pool: i % 2 === 1 })),
         hidden: [units, units],
+        classes: o.classes,
+        dropout: o.dropout,
+        seed: o.seed,
+      }),
+  };
+}
+
+/** 32C3-MP2-64C3-MP2-{units}-10 on MNIST with the given schedule. */
+function mnistConvNet(
+  name: string,
+  units: number,
+  schedule: { epochs: number; batchSize: number; learningRate: number; finalLearningRate: number },
+): TrainPreset {
+  return {
+    name,
+    usesHidden: false,
+    dataset: 'mnist',
+    defaults: { ...MLP_DEFAULTS, hidden: [units], ...schedule },
+    architecture: (o) => `${o.sampleShape.join('x')}-32C3-MP2-64C3-MP2-${units}-${o.classes}`,
+    build: (o) =>
+      binaryConvNet({
+        inputShape: o.sampleShape,
+        convBlocks: [
+          { filters: 32, pool: true },
+          { filters: 64, pool: true },
+        ],
+        hidden: [units],
         classes: o.classes,
         dropout: o.dropout,
         seed: o.seed,

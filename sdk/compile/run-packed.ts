@@ -1,5 +1,5 @@
 import type { AsyncBackend } from '../backends/async-backend.js';
-import type { Backend } from '../backends/backend.js';
+import type { Backend, TrainingKernel } from '../backends/backend.js';
 import { QnnError, ShapeError } from '../errors.js';
 import { shapeSize } from '../tensor/tensor.js';
 import { applyEpilogue } from './epilogue.js';
@@ -11,7 +11,8 @@ import type { PackedConv2dLayer, PackedNetwork } from './graph.js';
 import { invertChannels, poolReadyThresholds } from './pool-thresholds.js';
 import { type KbitLayerResult, walkDenseKbit } from './run-kbit.js';
 
-type Kernel = Exclude<keyof Backend, 'name'>;
+// The packed graph calls inference kernels only, so AsyncBackend (WebGPU) can run it.
+type Kernel = Exclude<keyof Backend, 'name' | TrainingKernel>;
 
 /** One backend kernel call requested by the packed graph walk. */
 export type KernelCall = { [K in Kernel]: { kernel: K; args: Parameters<Backend[K]> } }[Kernel];

@@ -1,3 +1,4 @@
+import { getBackend } from '../backends/active-backend.js';
 import { ShapeError } from '../errors.js';
 import { Tensor, formatShape } from '../tensor/tensor.js';
 import { type ForwardContext, Layer, type Parameter } from './layer.js';
@@ -107,32 +108,16 @@ export class BatchNorm extends Layer {
     const features = this.features;
     // Every axis but the last counts as samples of each feature.
     const samples = x.size / features;
-    const mean = new Float64Array(features);
-    const variance = new Float64Array(features);
-
-    for (let b = 0; b < samples; b++) {
-      for (let f = 0; f < features; f++) mean[f] += x.data[b * features + f];
-    }
-    for (let f = 0; f < features; f++) mean[f] /= samples;
-    for (let b = 0; b < samples; b++) {
-      for (let f = 0; f < features; f++) {
-        const d = x.data[b * features + f] - mean[f];
-        variance[f] += d * d;
-      }
-    }
-    for (let f = 0; f < features; f++) variance[f] /= samples;
-
-    const inverseStd = new Float64Array(features);
-    const normalized = new Float32Array(x.size);
-    const out = new Float32Array(x.size);
-    for (let f = 0; f < features; f++) inverseStd[f] = 1 / Math.sqrt(variance[f] + this.epsilon);
-    for (let b = 0; b < samples; b++) {
-      for (let f = 0; f < features; f++) {
-        const i = b * features + f;
-        normalized[i] = (x.data[i] - mean[f]) * inverseStd[f];
-        out[i] = this.gamma.data[f] * normalized[i] + this.beta.data[f];
-      }
-    }
+    const backend = getBackend();
+    const data = x.data instanceof Float32Array ? x.data : Float32Array.from(x.data);
+    const { out, normalized, mean, variance, inverseStd } = backend.batchNormForward(
+      data,
+      samples,
+      features,
+      this.gamma.data as Float32Array,
+      this.beta.data as Float32Array,
+      this.epsilon,
+    );
 
     // Running variance uses the unbiased batch estimate.
     const correction = samples > 1 ? samples / (samples - 1) : 1;
@@ -153,29 +138,18 @@ export class BatchNorm extends Layer {
   private backwardTraining(x: Tensor, grad: Float32Array, normalized: Float32Array, inverseStd: Float64Array): void {
     const features = this.features;
     const samples = x.size / features;
-    const gradSum = new Float64Array(features);
-    const gradDotNormalized = new Float64Array(features);
+    const { gradSum, gradDot, dx } = getBackend().batchNormBackward(
+      grad,
+      normalized,
+      samples,
+      features,
+      this.gamma.data as Float32Array,
+      inverseStd,
+      x.requiresGrad,
+    );
 
-    for (let b = 0; b < samples; b++) {
-      for (let f = 0; f < features; f++) {
-        const i = b * features + f;
-        gradSum[f] += grad[i];
-        gradDotNormalized[f] += grad[i] * normalized[i];
-      }
-    }
-
-    if (this.gamma.requiresGrad) this.gamma.accumulateGrad(Float32Array.from(gradDotNormalized));
+    if (this.gamma.requiresGrad) this.gamma.accumulateGrad(Float32Array.from(gradDot));
     if (this.beta.requiresGrad) this.beta.accumulateGrad(Float32Array.from(gradSum));
-    if (!x.requiresGrad) return;
-
-    const gx = new Float32Array(x.size);
-    for (let b = 0; b < samples; b++) {
-      for (let f = 0; f < features; f++) {
-        const i = b * features + f;
-        const factor = (this.gamma.data[f] * inverseStd[f]) / samples;
-        gx[i] = factor * (samples * grad[i] - gradSum[f] - normalized[i] * gradDotNormalized[f]);
-      }
-    }
-    x.accumulateGrad(gx);
+    if (dx !== null) x.accumulateOwnedGrad(dx);
   }
 }

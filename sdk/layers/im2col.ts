@@ -5,7 +5,8 @@
  * A convolution is then cols · kernel[KH*KW*C, O], whose row-major result is the NHWC output.
  * The column order is the row-major order of a [KH, KW, C, O] kernel, so the kernel needs no copy.
  */
-import type { BinaryConv2dShape } from '../backends/backend.js';
+import { getBackend } from '../backends/active-backend.js';
+import type { Backend, BinaryConv2dShape } from '../backends/backend.js';
 import { type Conv2dGeometry, binaryConv2dGeometry } from '../backends/reference-conv.js';
 import { Tensor } from '../tensor/tensor.js';
 
@@ -80,4 +81,51 @@ export function im2col(x: Tensor, window: ConvWindow, padValue: number): Tensor 
       for (let c = 0; c < count; c++) gx[source + c] += grad[target + c];
     });
   });
+}
+
+/**
+ * Float convolution op of the training graph: y[N, OH, OW, O] = im2col(x) · kernel with
+ * kernel [KH, KW, C, O], run as one fused call of the active backend so the column matrix
+ * stays inside it. The gradients are those of the im2col + matmul pair above.
+ *
+ * With `binaryOperands` the caller promises that x and kernel contain only ±1 (both binarized),
+ * and the forward pass runs as packed XNOR-popcount convolution: every output is an integer
+ * of magnitude at most KH*KW*C, which float32 represents exactly, so the result is the float one
+ * bit for bit at a fraction of the cost. The backward pass stays float.
+ */
+export function conv2d(x: Tensor, kernel: Tensor, window: ConvWindow, padValue: 1 | 0 | -1, binaryOperands = false): Tensor {
+  const outChannels = kernel.shape[3];
+  const shape: BinaryConv2dShape = { ...window, outChannels, padValue };
+  const { outHeight, outWidth } = convGeometry(window);
+  const backend = getBackend();
+  const xData = toFloat32(x);
+  const kernelData = toFloat32(kernel);
+  const exact = binaryOperands && window.kernelHeight * window.kernelWidth * window.channels < 2 ** 24;
+  const out = exact ? binaryConvForward(backend, xData, kernelData, shape) : backend.conv2dForward(xData, kernelData, shape);
+
+  return Tensor.fromOp(out, [window.batch, outHeight, outWidth, outChannels], [x, kernel], (grad) => {
+    // Backends return fresh arrays, so the gradients adopt them without a copy.
+    if (x.requiresGrad) x.accumulateOwnedGrad(backend.conv2dBackwardInput(grad, kernelData, shape));
+    if (kernel.requiresGrad) kernel.accumulateOwnedGrad(backend.conv2dBackwardKernel(xData, grad, shape));
+  });
+}
+
+/** Computes the forward convolution of ±1 operands on packed signs: x packed per pixel, the kernel per filter, then binaryConv2d. */
+function binaryConvForward(backend: Backend, x: Float32Array, kernel: Float32Array, shape: BinaryConv2dShape): Float32Array {
+  const { batch, height, width, channels, outChannels } = shape;
+  const taps = shape.kernelHeight * shape.kernelWidth;
+
+  // [KH, KW, C, O] -> [O, KH, KW, C], the filter-major layout of the packed weights.
+  const filters = new Float32Array(kernel.length);
+  const fanIn = taps * channels;
+  for (let i = 0; i < fanIn; i++) {
+    for (let o = 0; o < outChannels; o++) filters[o * fanIn + i] = kernel[i * outChannels + o];
+  }
+
+  const packedX = backend.packSigns(x, batch * height * width, channels);
+  const packedW = backend.packSigns(filters, outChannels * taps, channels);
+  return Float32Array.from(backend.binaryConv2d(packedX, packedW, shape));
+}
+function toFloat32(t: Tensor): Float32Array {
+  return t.data instanceof Float32Array ? t.data : Float32Array.from(t.data);
 }

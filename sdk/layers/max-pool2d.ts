@@ -1,3 +1,4 @@
+import { getBackend } from '../backends/active-backend.js';
 import { windowOutputSize } from '../backends/backend.js';
 import { ShapeError } from '../errors.js';
 import { Tensor, formatShape } from '../tensor/tensor.js';
@@ -49,37 +50,14 @@ export class MaxPool2D extends Layer {
     if (x.rank !== 4) throw new ShapeError(`${this.name}: expected input [batch, height, width, channels], got ${formatShape(x.shape)}`);
     const [batch, height, width, channels] = x.shape;
     const [outHeight, outWidth] = this.outputShape([height, width, channels]);
-    const out = new Float32Array(batch * outHeight * outWidth * channels);
-    const winner = new Int32Array(out.length);
-    const data = x.data;
-
-    for (let n = 0; n < batch; n++) {
-      for (let oy = 0; oy < outHeight; oy++) {
-        for (let ox = 0; ox < outWidth; ox++) {
-          for (let c = 0; c < channels; c++) {
-            let best = -Infinity;
-            let bestIndex = -1;
-            for (let py = 0; py < this.poolHeight; py++) {
-              for (let px = 0; px < this.poolWidth; px++) {
-                const source = ((n * height + oy * this.strideHeight + py) * width + ox * this.strideWidth + px) * channels + c;
-                if (data[source] > best || bestIndex < 0) {
-                  best = data[source];
-                  bestIndex = source;
-                }
-              }
-            }
-            const target = ((n * outHeight + oy) * outWidth + ox) * channels + c;
-            out[target] = best;
-            winner[target] = bestIndex;
-          }
-        }
-      }
-    }
+    const { poolHeight, poolWidth, strideHeight, strideWidth } = this;
+    const backend = getBackend();
+    const data = x.data instanceof Float32Array ? x.data : Float32Array.from(x.data);
+    const { out, winners } = backend.maxPool2dForward(data, { batch, height, width, channels, poolHeight, poolWidth, strideHeight, strideWidth });
 
     return Tensor.fromOp(out, [batch, outHeight, outWidth, channels], [x], (grad) => {
       if (!x.requiresGrad) return;
-      const gx = x.gradBuffer();
-      for (let i = 0; i < grad.length; i++) gx[winner[i]] += grad[i];
+      x.accumulateOwnedGrad(backend.maxPool2dBackward(grad, winners, x.size));
     });
   }
 }

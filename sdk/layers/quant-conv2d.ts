@@ -1,13 +1,11 @@
 import { ShapeError } from '../errors.js';
 import { add } from '../ops/elementwise.js';
-import { matmul } from '../ops/matmul.js';
 import type { Random } from '../random.js';
 import { Tensor, formatShape } from '../tensor/tensor.js';
-import { type Quantizer, checkQuantizer } from '../quantizers/quantizer-spec.js';
+import { type Quantizer, checkQuantizer, isBinaryQuantizer } from '../quantizers/quantizer-spec.js';
 import { quantize } from './dense.js';
-import { type ConvWindow, convGeometry, im2col } from './im2col.js';
+import { type ConvWindow, conv2d, convGeometry } from './im2col.js';
 import { type ForwardContext, Layer, type Parameter } from './layer.js';
-import { reshape } from './reshape.js';
 
 export interface QuantConv2DOptions {
   /** Window step along height and width; a number sets both. Default 1. */
@@ -43,7 +41,8 @@ let convCount = 0;
  * Binarized 2-D convolution over NHWC input, like Larq's QuantConv2D:
  * y[n, oy, ox, o] = sum_{ky, kx, c} pad(q_in(x))[n, oy*SH + ky, ox*SW + kx, c] * q_k(W)[ky, kx, c, o] (+ b[o]).
  * The kernel is stored as [KH, KW, C, O]. Forward and backward run as im2col
- * and the active backend's float GEMM, so the gradients are those of matmul.
+ * and float GEMM fused in the active backend (conv2dForward and its two
+ * gradients), so the gradients are those of im2col followed by matmul.
  */
 export class QuantConv2D extends Layer {
   readonly filters: number;
@@ -144,14 +143,12 @@ export class QuantConv2D extends Layer {
       throw new ShapeError(`${this.name}: expected input [batch, height, width, ${this.channels}], got ${formatShape(x.shape)}`);
     }
     const [batch, height, width, channels] = x.shape;
-    const [outHeight, outWidth] = this.outputShape([height, width, channels]);
+    this.checkInputShape([height, width, channels]);
 
     const input = quantize(x, this.inputQuantizer, context, 'input');
-    const cols = im2col(input, this.window(batch, height, width, channels), this.padValue);
     const kernel = quantize(this.kernel, this.kernelQuantizer, context, 'kernel');
-    const product = matmul(cols, reshape(kernel, [this.kernelHeight * this.kernelWidth * channels, this.filters]));
-
-    const out = reshape(product, [batch, outHeight, outWidth, this.filters]);
+    const binaryOperands = isBinaryQuantizer(this.inputQuantizer) && isBinaryQuantizer(this.kernelQuantizer);
+    const out = conv2d(input, kernel, this.window(batch, height, width, channels), this.padValue, binaryOperands);
     return this.bias === null ? out : add(out, this.bias);
   }
 
