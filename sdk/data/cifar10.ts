@@ -111,7 +111,7 @@ async function loadSplit(paths: string[], limit: number): Promise<Cifar10Split> 
   for (const path of paths) {
     if (count >= limit) break;
     const bytes = await readFile(path);
-    const chunk = decodeBatch(bytes, path, limit - count);
+    const chunk = decodeCifar10Batch(bytes, path, limit - count);
     chunks.push(chunk);
     count += chunk.labels.length;
   }
@@ -127,8 +127,13 @@ async function loadSplit(paths: string[], limit: number): Promise<Cifar10Split> 
   return { images, labels, count, shape: [count, CIFAR10_HEIGHT, CIFAR10_WIDTH, CIFAR10_CHANNELS] };
 }
 
-/** Decodes up to `limit` records of one batch file, converting each image from CHW to HWC. */
-function decodeBatch(bytes: Uint8Array, path: string, limit: number): { images: Uint8Array; labels: Uint8Array } {
+/**
+ * Decodes up to `limit` records of one CIFAR-10 batch file held in memory, converting each
+ * image from CHW to HWC. Throws FileFormatError, naming `path` and the byte offset, for a
+ * length that is not a whole number of records or a label outside 0..9.
+ */
+export function decodeCifar10Batch(bytes: Uint8Array, path: string, limit = Infinity): { images: Uint8Array; labels: Uint8Array } {
+  if (limit !== Infinity) checkLimit(limit, 'limit');
   if (bytes.length % BYTES_PER_RECORD !== 0) {
     const whole = Math.floor(bytes.length / BYTES_PER_RECORD);
     throw new FileFormatError(

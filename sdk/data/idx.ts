@@ -6,10 +6,11 @@
  *   4 * D      dimension sizes, big-endian u32
  *   rest       elements in row-major order, big-endian
  */
+import { constants } from 'node:buffer';
 import { readFile } from 'node:fs/promises';
 import { gunzipSync } from 'node:zlib';
 
-import { FileFormatError } from '../errors.js';
+import { FileFormatError, QnnError } from '../errors.js';
 
 /** Name of an IDX element type, after the typed array that stores it. */
 export type IdxType = 'uint8' | 'int8' | 'int16' | 'int32' | 'float32' | 'float64';
@@ -106,9 +107,10 @@ export function parseIdx(bytes: Uint8Array, fileName: string): IdxTensor {
   for (let d = 0; d < rank; d++) shape.push(view.getUint32(FIXED_HEADER_BYTES + 4 * d, false));
 
   // Data size, checked before allocating. The product of up to 255 u32 sizes may exceed
-  // 2^53 and lose precision, but it then also exceeds any real file length, so the
-  // comparisons below still reject it.
-  const elementCount = shape.reduce((product, size) => product * size, 1);
+  // 2^53 and lose precision, or overflow to Infinity, but it then also exceeds any real
+  // file length, so the comparisons below still reject it. A zero size is taken first,
+  // because 0 * Infinity is NaN, which every comparison would let through.
+  const elementCount = shape.includes(0) ? 0 : shape.reduce((product, size) => product * size, 1);
   const expectedDataBytes = elementCount * typeInfo.bytesPerElement;
   const foundDataBytes = bytes.length - headerBytes;
   if (foundDataBytes < expectedDataBytes) {
@@ -162,19 +164,46 @@ function readElements(view: DataView, offset: number, count: number, type: IdxTy
   }
 }
 
+/** Options of readIdxFile. */
+export interface ReadIdxOptions {
+  /** Maximum number of bytes a `.gz` file may decompress to. Default 2^30 (1 GiB), about 20 times the MNIST training images file. */
+  maxInflatedBytes?: number;
+}
+
+const DEFAULT_MAX_INFLATED_BYTES = 2 ** 30;
+
 /**
  * Reads and parses an IDX file. A path ending in `.gz` is gunzipped first, and byte
- * offsets in errors then count in the decompressed data.
+ * offsets in errors then count in the decompressed data. A file that cannot be read
+ * raises a QnnError with the system's reason.
  */
-export async function readIdxFile(path: string): Promise<IdxTensor> {
-  const raw = await readFile(path);
-  if (!path.endsWith('.gz')) return parseIdx(raw, path);
+export async function readIdxFile(path: string, options: ReadIdxOptions = {}): Promise<IdxTensor> {
+  const maxInflatedBytes = options.maxInflatedBytes ?? DEFAULT_MAX_INFLATED_BYTES;
+  if (!Number.isInteger(maxInflatedBytes) || maxInflatedBytes < 1) {
+    throw new QnnError(`invalid IDX option maxInflatedBytes: expected a positive integer, found ${maxInflatedBytes}`);
+  }
 
-  let bytes: Uint8Array;
+  let raw: Uint8Array;
   try {
-    bytes = gunzipSync(raw);
+    raw = await readFile(path);
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);
+    throw new QnnError(`cannot read IDX file ${path}: ${reason}`);
+  }
+  if (!path.endsWith('.gz')) return parseIdx(raw, path);
+
+  // A gzip stream can expand about 1000-fold, so the output is capped rather than trusted.
+  let bytes: Uint8Array;
+  try {
+    bytes = gunzipSync(raw, { maxOutputLength: Math.min(maxInflatedBytes, constants.MAX_LENGTH) });
+  } catch (error) {
+    const code = (error as { code?: string }).code;
+    const reason =
+      code === 'ERR_BUFFER_TOO_LARGE'
+        ? `the data decompresses to more than maxInflatedBytes = ${maxInflatedBytes} bytes; pass a larger maxInflatedBytes if the file is trusted`
+        : error instanceof Error
+          ? error.message
+          : String(error);
     throw new FileFormatError(`gzip decompression failed: ${reason}`, path);
   }
   return parseIdx(bytes, path);

@@ -15,9 +15,10 @@
  * a smaller type than the class, for instance a double array as miUINT8.
  * Source: MathWorks, "MAT-File Format", version 7 (matfile_format.pdf), chapter 1.
  */
+import { constants } from 'node:buffer';
 import { inflateSync } from 'node:zlib';
 
-import { FileFormatError } from '../errors.js';
+import { FileFormatError, QnnError } from '../errors.js';
 
 /** One variable of a MAT-file. `data` is in column-major order, as MATLAB stores it. */
 export type MatArray = {
@@ -108,6 +109,14 @@ function className(code: number): string {
   return CLASS_NAMES[code] ?? `unknown class ${code}`;
 }
 
+/** Options of parseMatV5. */
+export interface ParseMatOptions {
+  /** Maximum number of bytes that all miCOMPRESSED elements of the file together may inflate to. Default 2^30 (1 GiB). */
+  maxInflatedBytes?: number;
+}
+
+const DEFAULT_MAX_INFLATED_BYTES = 2 ** 30;
+
 /** A data element: its type, and where its data lies in the buffer being read. */
 interface Element {
   type: number;
@@ -187,18 +196,23 @@ class MatBuffer {
  * that is not a real uint8 or double array: cell, struct, char, sparse, complex, logical
  * and the other numeric classes.
  */
-export function parseMatV5(bytes: Uint8Array, fileName: string): MatArray[] {
+export function parseMatV5(bytes: Uint8Array, fileName: string, options: ParseMatOptions = {}): MatArray[] {
+  const maxInflatedBytes = options.maxInflatedBytes ?? DEFAULT_MAX_INFLATED_BYTES;
+  if (!Number.isInteger(maxInflatedBytes) || maxInflatedBytes < 0) {
+    throw new QnnError(`invalid MAT-file option maxInflatedBytes: expected a non-negative integer, found ${maxInflatedBytes}`);
+  }
   const littleEndian = readHeader(bytes, fileName);
   const file = new MatBuffer(bytes, fileName, littleEndian);
 
   const variables: MatArray[] = [];
+  const inflateBudget = { remaining: maxInflatedBytes, limit: maxInflatedBytes };
   let offset = HEADER_BYTES;
   while (offset < bytes.length) {
     const element = file.readElement(offset, bytes.length, 'data element');
     if (element.type === MI_MATRIX) {
       variables.push(readMatrix(file, element, offset));
     } else if (element.type === MI_COMPRESSED) {
-      variables.push(readCompressed(file, element, offset));
+      variables.push(readCompressed(file, element, offset, inflateBudget));
     } else {
       file.fail(`unexpected top-level ${dataTypeName(element.type)} element: expected miMATRIX or miCOMPRESSED`, offset);
     }
@@ -247,16 +261,28 @@ function readHeader(bytes: Uint8Array, fileName: string): boolean {
   return littleEndian;
 }
 
-function readCompressed(file: MatBuffer, element: Element, offset: number): MatArray {
-  // NOTE: the inflated size is unknown until inflation ends, so a crafted stream can use
-  // memory up to Node's buffer limit. The real SVHN train_32x32.mat X inflates to about 225 MB.
+/** Bytes that the miCOMPRESSED elements still to come may inflate to, out of `limit` for the file. */
+interface InflateBudget {
+  remaining: number;
+  limit: number;
+}
+
+function readCompressed(file: MatBuffer, element: Element, offset: number, budget: InflateBudget): MatArray {
+  // The inflated size is unknown until inflation ends, and deflate reaches ratios near
+  // 1000:1, so the output is capped rather than trusted. The real SVHN train_32x32.mat X
+  // inflates to about 225 MB, under the default cap.
+  const overBudget = `the compressed elements inflate to more than maxInflatedBytes = ${budget.limit} bytes in all; pass a larger maxInflatedBytes to parseMatV5 if the file is trusted`;
+  if (budget.remaining < 1) file.fail(`zlib inflate of miCOMPRESSED element failed: ${overBudget}`, offset);
   let inflated: Uint8Array;
   try {
-    inflated = inflateSync(file.bytes.subarray(element.dataStart, element.dataStart + element.dataBytes));
+    const compressed = file.bytes.subarray(element.dataStart, element.dataStart + element.dataBytes);
+    inflated = inflateSync(compressed, { maxOutputLength: Math.min(budget.remaining, constants.MAX_LENGTH) });
   } catch (error) {
-    const reason = error instanceof Error ? error.message : String(error);
+    const code = (error as { code?: string }).code;
+    const reason = code === 'ERR_BUFFER_TOO_LARGE' ? overBudget : error instanceof Error ? error.message : String(error);
     file.fail(`zlib inflate of miCOMPRESSED element failed: ${reason}`, offset);
   }
+  budget.remaining -= inflated.length;
 
   const inner = new MatBuffer(inflated, file.fileName, file.littleEndian, offset);
   const matrix = inner.readElement(0, inflated.length, 'compressed data element');
@@ -327,7 +353,8 @@ function readMatrix(buffer: MatBuffer, matrix: Element, fileOffset: number): Mat
   // exceeds the remaining bytes, so the size check below still rejects it.
   const realOffset = nameElement.next;
   const real = buffer.readElement(realOffset, end, `real part of "${name}"`);
-  const elementCount = dims.reduce((product, size) => product * size, 1);
+  // A zero dimension is taken first, because 0 * Infinity (from many large dimensions) is NaN.
+  const elementCount = dims.includes(0) ? 0 : dims.reduce((product, size) => product * size, 1);
   const storageBytes = NUMERIC_TYPE_BYTES.get(real.type);
   if (storageBytes === undefined || (classCode === MX_UINT8_CLASS && real.type !== MI_UINT8)) {
     buffer.fail(

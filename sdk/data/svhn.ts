@@ -87,7 +87,16 @@ function findSvhnFile(dir: string, name: string): string {
 }
 
 async function loadSplit(path: string, limit: number): Promise<SvhnSplit> {
-  const variables = parseMatV5(await readFile(path), path);
+  return decodeSvhnFile(await readFile(path), path, limit);
+}
+
+/**
+ * Decodes one SVHN MAT-file held in memory (train_32x32.mat or test_32x32.mat) into a split
+ * of at most `limit` images, with the checks and errors of loadSvhn. `path` names the file in errors.
+ */
+export function decodeSvhnFile(bytes: Uint8Array, path: string, limit = Infinity): SvhnSplit {
+  if (limit !== Infinity) checkLimit(limit, 'limit');
+  const variables = parseMatV5(bytes, path);
   const images = findVariable(variables, 'X', path);
   const labels = findVariable(variables, 'y', path);
 
