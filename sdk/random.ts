@@ -1,3 +1,5 @@
+import { QnnError } from './errors.js';
+
 /**
  * Seeded pseudo-random numbers (the SplitMix32 mixer over a 32-bit counter),
  * so that weight initialization, data order, dropout masks and stochastic
@@ -38,6 +40,17 @@ export class Random {
       values[j] = tmp;
     }
     return values;
+  }
+
+  /** Returns the 32-bit counter, which fully determines the rest of the stream, for checkpoints. */
+  getState(): number {
+    return this.state;
+  }
+
+  /** Continues the stream from a counter that getState returned. */
+  setState(state: number): void {
+    if (!Number.isInteger(state) || state < 0 || state > 0xffffffff) throw new QnnError(`Random.setState: expected a 32-bit unsigned integer, got ${state}`);
+    this.state = state;
   }
 
   /** Derives an independent stream from this one, so adding draws in one place does not shift another. */

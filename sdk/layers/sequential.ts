@@ -1,4 +1,5 @@
 import { ShapeError } from '../errors.js';
+import { summarizeSequential } from '../inspect/summary.js';
 import { Random } from '../random.js';
 import { Tensor, formatShape, shapeSize } from '../tensor/tensor.js';
 import { type EpochReport, type FitOptions, fit } from '../training/fit.js';
@@ -62,6 +63,15 @@ export class Sequential {
   /** Trains the model with mini-batch gradient descent; see `fit` in sdk/training/fit.ts for the options. */
   fit(inputs: Float32Array, labels: ArrayLike<number>, options: FitOptions): EpochReport[] {
     return fit(this, inputs, labels, options);
+  }
+
+  /**
+   * Formats a larq-style table of every layer's output shape, stored values
+   * by bit width, memory as float32 and packed, MACs per sample by operand
+   * width and an estimated energy. sdk/inspect/summary.ts has the counting rules.
+   */
+  summary(name = 'sequential'): string {
+    return summarizeSequential(this, name);
   }
 
   /** Classification error and accuracy on labelled samples, in inference mode. */

@@ -1,6 +1,7 @@
 import { clipWeights } from '../quantizers/weight-clip.js';
 import type { Parameter } from '../layers/layer.js';
-import type { Optimizer } from './optimizer.js';
+import type { Optimizer, OptimizerState } from './optimizer.js';
+import { checkKind, checkSettings, restoreSlots, slotsOf } from './optimizer-state.js';
 
 export interface AdamOptions {
   learningRate?: number;
@@ -56,6 +57,24 @@ export class Adam implements Optimizer {
       if (parameter.clip !== null) clipWeights(weights, parameter.clip);
       value.grad = null;
     }
+  }
+
+  getState(parameters: Parameter[]): OptimizerState {
+    return {
+      kind: 'adam',
+      step: this.step,
+      learningRate: this.learningRate,
+      settings: { beta1: this.beta1, beta2: this.beta2, epsilon: this.epsilon },
+      slots: slotsOf(this.moments, parameters),
+    };
+  }
+
+  setState(state: OptimizerState, parameters: Parameter[]): void {
+    checkKind('Adam', state, 'adam');
+    checkSettings('Adam', state, { beta1: this.beta1, beta2: this.beta2, epsilon: this.epsilon });
+    restoreSlots('Adam', state, parameters, ['m', 'v'], this.moments);
+    this.step = state.step;
+    this.learningRate = state.learningRate;
   }
 
   private stateOf(parameter: Parameter): { m: Float32Array; v: Float32Array } {

@@ -1,7 +1,8 @@
 import { QnnError } from '../errors.js';
 import type { Parameter } from '../layers/layer.js';
 import { Adam } from './adam.js';
-import type { Optimizer } from './optimizer.js';
+import type { Optimizer, OptimizerState } from './optimizer.js';
+import { checkKind, checkSettings, restoreSlots, slotsOf } from './optimizer-state.js';
 
 export interface BopOptions {
   /** Adaptivity rate gamma of the gradient's exponential moving average, in (0, 1]; 1e-4 by default, as in Larq. */
@@ -35,7 +36,8 @@ export class Bop implements Optimizer {
   readonly gamma: number;
   readonly threshold: number;
   readonly otherOptimizer: Optimizer;
-  private readonly averages = new Map<Parameter['value'], Float32Array>();
+  private readonly averages = new Map<Parameter['value'], { m: Float32Array }>();
+  private step = 0;
 
   constructor(options: BopOptions = {}) {
     this.gamma = options.gamma ?? 1e-4;
@@ -59,8 +61,35 @@ export class Bop implements Optimizer {
     const binaryKernels = parameters.filter((p) => p.clip !== null);
     const others = parameters.filter((p) => p.clip === null);
 
+    this.step++;
     for (const parameter of binaryKernels) this.flip(parameter);
     this.otherOptimizer.apply(others);
+  }
+
+  /** Bop's own averages go in `slots`; the other optimizer's state goes in `inner`, with null slots for the binary kernels, which it does not update. */
+  getState(parameters: Parameter[]): OptimizerState {
+    const other = this.otherOptimizer;
+    if (other.getState === undefined) throw new QnnError('Bop.getState: its otherOptimizer has no getState, so its state cannot be saved');
+    return {
+      kind: 'bop',
+      step: this.step,
+      learningRate: this.learningRate,
+      settings: { gamma: this.gamma, threshold: this.threshold },
+      slots: slotsOf(this.averages, parameters),
+      inner: other.getState(parameters),
+    };
+  }
+
+  setState(state: OptimizerState, parameters: Parameter[]): void {
+    checkKind('Bop', state, 'bop');
+    checkSettings('Bop', state, { gamma: this.gamma, threshold: this.threshold });
+    const other = this.otherOptimizer;
+    if (state.inner === undefined) throw new QnnError('Bop.setState: the state has no state for otherOptimizer');
+    if (other.setState === undefined) throw new QnnError('Bop.setState: its otherOptimizer has no setState, so its state cannot be restored');
+
+    restoreSlots('Bop', state, parameters, ['m'], this.averages);
+    other.setState(state.inner, parameters);
+    this.step = state.step;
   }
 
   private flip(parameter: Parameter): void {
@@ -86,11 +115,11 @@ export class Bop implements Optimizer {
   }
 
   private averageOf(parameter: Parameter): Float32Array {
-    let m = this.averages.get(parameter.value);
-    if (m === undefined) {
-      m = new Float32Array(parameter.value.size);
-      this.averages.set(parameter.value, m);
+    let slots = this.averages.get(parameter.value);
+    if (slots === undefined) {
+      slots = { m: new Float32Array(parameter.value.size) };
+      this.averages.set(parameter.value, slots);
     }
-    return m;
+    return slots.m;
   }
 }

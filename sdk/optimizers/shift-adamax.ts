@@ -2,7 +2,8 @@ import { QnnError } from '../errors.js';
 import type { Parameter } from '../layers/layer.js';
 import { ap2 } from '../quantizers/ap2.js';
 import { clipWeights } from '../quantizers/weight-clip.js';
-import type { Optimizer } from './optimizer.js';
+import type { Optimizer, OptimizerState } from './optimizer.js';
+import { checkKind, checkSettings, restoreSlots, slotsOf } from './optimizer-state.js';
 
 export interface ShiftAdaMaxOptions {
   /** Base step size alpha, before the bias correction and the parameter's `learningRateScale`. */
@@ -71,6 +72,24 @@ export class ShiftAdaMax implements Optimizer {
       if (parameter.clip !== null) clipWeights(weights, parameter.clip);
       value.grad = null;
     }
+  }
+
+  getState(parameters: Parameter[]): OptimizerState {
+    return {
+      kind: 'shift-adamax',
+      step: this.step,
+      learningRate: this.learningRate,
+      settings: { beta1: this.beta1, beta2: this.beta2 },
+      slots: slotsOf(this.moments, parameters),
+    };
+  }
+
+  setState(state: OptimizerState, parameters: Parameter[]): void {
+    checkKind('ShiftAdaMax', state, 'shift-adamax');
+    checkSettings('ShiftAdaMax', state, { beta1: this.beta1, beta2: this.beta2 });
+    restoreSlots('ShiftAdaMax', state, parameters, ['m', 'v'], this.moments);
+    this.step = state.step;
+    this.learningRate = state.learningRate;
   }
 
   private stateOf(parameter: Parameter): { m: Float32Array; v: Float32Array } {

@@ -4,6 +4,8 @@ import { type LossName, losses } from '../losses/index.js';
 import type { Optimizer } from '../optimizers/optimizer.js';
 import { Random } from '../random.js';
 import { Tensor, shapeSize } from '../tensor/tensor.js';
+import { type Checkpoint, type TrainingPosition, captureCheckpoint, decodeCheckpoint, encodeCheckpoint, restoreCheckpoint } from './checkpoint.js';
+import { defaultSyncFileOps, readFileSyncChecked, writeFileAtomicSync } from '../io/sync-file.js';
 import { type TrainingContext, checkGradientBits } from './gradient-quantization.js';
 import { argmax } from './metrics.js';
 import { checkSampleCount } from './samples.js';
@@ -43,6 +45,29 @@ export interface FitOptions {
   gradientBits?: number;
   onBatchEnd?: (report: BatchReport) => void;
   onEpochEnd?: (report: EpochReport) => void;
+  /** Saves checkpoints while training; see CheckpointOptions. */
+  checkpoint?: CheckpointOptions;
+  /**
+   * Continues from a checkpoint that `fit` saved: a file path (Node, Deno),
+   * the file's bytes, or a decoded Checkpoint. The model's weights and
+   * training state and the optimizer's state are overwritten from it, and
+   * training goes on at the saved batch with the saved random streams, so the
+   * result equals an uninterrupted run bit for bit. `epochs` stays the total
+   * count; only the epochs finished in this call are reported.
+   */
+  resumeFrom?: string | Uint8Array | Checkpoint;
+}
+
+/** When and where `fit` saves checkpoints. Each save replaces the previous one. */
+export interface CheckpointOptions {
+  /** File to write (Node, Deno); each save goes to a temporary file that is flushed and then renamed over it. */
+  path?: string;
+  /** Receives each checkpoint's bytes, e.g. to keep them in memory or, in a browser, pass them to saveModelFile. */
+  write?: (bytes: Uint8Array, position: TrainingPosition) => void;
+  /** Saves after every N batches, counted across epochs. */
+  everyBatches?: number;
+  /** Saves at the end of every epoch; the default when everyBatches is absent. */
+  everyEpoch?: boolean;
 }
 
 /**
@@ -66,16 +91,50 @@ export function fit(model: Sequential, inputs: Float32Array, labels: ArrayLike<n
   const order = Int32Array.from({ length: count }, (_v, i) => i);
   const batches = Math.ceil(count / options.batchSize);
   const reports: EpochReport[] = [];
+  const saving = checkpointSchedule(options.checkpoint);
+  if (saving !== null && options.optimizer.getState === undefined) throw new QnnError(`fit: checkpoints need an optimizer with getState; ${options.optimizer.constructor.name} has none`);
 
-  for (let epoch = 0; epoch < options.epochs; epoch++) {
+  const resumed = options.resumeFrom === undefined ? null : resumePosition(model, options, count);
+  if (resumed !== null) {
+    random.setState(resumed.randomState);
+    order.set(resumed.order);
+  }
+  const save = (position: TrainingPosition): void => {
+    const bytes = encodeCheckpoint(captureCheckpoint(model, options.optimizer, position));
+    if (options.checkpoint?.path !== undefined) writeFileAtomicSync(options.checkpoint.path, bytes);
+    options.checkpoint?.write?.(bytes, position);
+  };
+  const positionAt = (epoch: number, batch: number, epochRandom: Random | null, lossSum: number, correct: number): TrainingPosition => ({
+    epoch,
+    batch,
+    batchSize: options.batchSize,
+    sampleCount: count,
+    seed: options.seed,
+    randomState: random.getState(),
+    epochRandomState: epochRandom === null ? null : epochRandom.getState(),
+    order,
+    lossSum,
+    correct,
+  });
+
+  for (let epoch = resumed?.epoch ?? 0; epoch < options.epochs; epoch++) {
     const started = performance.now();
-    if (options.learningRateSchedule) options.optimizer.learningRate = options.learningRateSchedule(epoch);
-    random.shuffle(order);
-    const context: TrainingContext = { training: true, random: random.fork(), gradientBits: options.gradientBits };
-    let lossSum = 0;
-    let correct = 0;
+    // A checkpoint taken inside an epoch already contains that epoch's shuffle, stream and running sums.
+    const midEpoch = resumed !== null && epoch === resumed.epoch && resumed.batch > 0;
+    let epochRandom: Random;
+    if (midEpoch) {
+      epochRandom = new Random(resumed.epochRandomState ?? 0);
+    } else {
+      if (options.learningRateSchedule) options.optimizer.learningRate = options.learningRateSchedule(epoch);
+      random.shuffle(order);
+      epochRandom = random.fork();
+    }
+    const context: TrainingContext = { training: true, random: epochRandom, gradientBits: options.gradientBits };
+    let lossSum = midEpoch ? resumed.lossSum : 0;
+    let correct = midEpoch ? resumed.correct : 0;
+    let saveAtEpochEnd = saving?.everyEpoch ?? false;
 
-    for (let batch = 0; batch < batches; batch++) {
+    for (let batch = midEpoch ? resumed.batch : 0; batch < batches; batch++) {
       const start = batch * options.batchSize;
       const size = Math.min(options.batchSize, count - start);
       const x = new Float32Array(size * features);
@@ -112,6 +171,11 @@ export function fit(model: Sequential, inputs: Float32Array, labels: ArrayLike<n
       lossSum += lossValue * size;
       correct += batchCorrect;
       options.onBatchEnd?.({ epoch, batch, batches, loss: lossValue, accuracy: batchCorrect / size });
+
+      // A save due on an epoch's last batch waits for the epoch's end, so the checkpoint points at the next epoch's start.
+      const due = saving !== null && saving.everyBatches > 0 && (epoch * batches + batch + 1) % saving.everyBatches === 0;
+      if (due && batch + 1 < batches) save(positionAt(epoch, batch + 1, epochRandom, lossSum, correct));
+      if (due && batch + 1 === batches) saveAtEpochEnd = true;
     }
 
     const report: EpochReport = {
@@ -124,8 +188,38 @@ export function fit(model: Sequential, inputs: Float32Array, labels: ArrayLike<n
     };
     reports.push(report);
     options.onEpochEnd?.(report);
+    if (saveAtEpochEnd) save(positionAt(epoch + 1, 0, null, 0, 0));
   }
   return reports;
+}
+
+function checkpointSchedule(options: CheckpointOptions | undefined): { everyBatches: number; everyEpoch: boolean } | null {
+  if (options === undefined) return null;
+  if (options.path === undefined && options.write === undefined) throw new QnnError('fit: checkpoint needs a path or a write callback');
+  const everyBatches = options.everyBatches ?? 0;
+  if (!Number.isInteger(everyBatches) || everyBatches < 0) throw new QnnError(`fit: checkpoint.everyBatches must be a positive integer, got ${options.everyBatches}`);
+
+  // Fails before training, not at the first save, when the runtime has no synchronous file access (a browser).
+  if (options.path !== undefined) defaultSyncFileOps();
+  return { everyBatches, everyEpoch: options.everyEpoch ?? everyBatches === 0 };
+}
+
+/** Loads the checkpoint into the model and optimizer and checks that it was saved by a run with the same data and batching. */
+function resumePosition(model: Sequential, options: FitOptions, count: number): TrainingPosition {
+  const from = options.resumeFrom!;
+  const source = typeof from === 'string' ? from : 'checkpoint';
+  const checkpoint = typeof from === 'string' ? decodeCheckpoint(readFileSyncChecked(from), from) : from instanceof Uint8Array ? decodeCheckpoint(from) : from;
+  const position = checkpoint.position;
+  if (position === null) throw new QnnError(`fit: ${source} contains weights but no training position; load it with restoreCheckpoint and start a new fit instead`);
+  if (checkpoint.optimizer === null) throw new QnnError(`fit: ${source} contains no optimizer state, so training cannot resume bit for bit`);
+  if (position.sampleCount !== count) throw new QnnError(`fit: ${source} was saved while training on ${position.sampleCount} samples, this call has ${count}; resume with the same data`);
+  if (position.batchSize !== options.batchSize) throw new QnnError(`fit: ${source} was saved with batchSize ${position.batchSize}, this call has ${options.batchSize}`);
+  if (position.seed !== options.seed) throw new QnnError(`fit: ${source} was saved with seed ${position.seed}, this call has ${options.seed}`);
+  if (position.batch > 0 && position.epochRandomState === null) throw new QnnError(`fit: ${source} stops inside epoch ${position.epoch + 1} but has no epoch stream state`);
+  if (options.optimizer.setState === undefined) throw new QnnError(`fit: the optimizer ${options.optimizer.constructor.name} has no setState, so training cannot resume`);
+
+  restoreCheckpoint(model, checkpoint, options.optimizer, source);
+  return position;
 }
 
 function allFinite(values: Float32Array): boolean {
