@@ -20,6 +20,7 @@ import { timePackedInference } from './packed-eval.js';
 import { loadImageDataset } from './datasets.js';
 import { EpochProgress } from './progress.js';
 import { PRESETS, findPreset } from './presets.js';
+import { lmCommand, splitTaskOption } from './lm-command.js';
 
 export const TRAIN_DEFAULTS = {
   ...PRESETS['mnist-mlp'].defaults,
@@ -39,6 +40,8 @@ test images, compiles it to packed bits, saves and reloads the .qnn file, runs
 packed inference and prints a summary.
 
 Options:
+  --task NAME            classify (default) or lm, which trains a language model instead
+                         (see qnn train --task lm --help)
   --dataset NAME         mnist, cifar10 or svhn (default: the preset's, else mnist); cifar10 and svhn
                          are read from --data-dir (CIFAR-10 binary version, SVHN cropped-digit .mat files)
   --preset NAME          mnist-mlp (default), paper-mnist-mlp (BinaryNet's 3 x 4096 MLP, squared hinge,
@@ -70,9 +73,19 @@ Options:
   --test-limit N         use only the first N test images
   --out FILE             where to save the packed model; an existing file is replaced (default ${TRAIN_DEFAULTS.out})
   --json                 print the summary as one JSON object on stdout
+  --checkpoint FILE      save a training checkpoint (weights, optimizer state, data position) to FILE at
+                         each epoch's end, replacing it atomically; qnn info FILE shows where it stands
+  --checkpoint-every N   save the checkpoint every N batches instead of per epoch
+  --resume FILE          continue from a checkpoint saved with the same data, preset, options and seed;
+                         the result equals an uninterrupted run bit for bit
 `;
 
 export async function trainCommand(argv: string[]): Promise<void> {
+  // A language-model job has options of its own, so it is dispatched before they are parsed here.
+  const { task, rest } = splitTaskOption(argv);
+  if (task === 'lm') return lmCommand(rest);
+  argv = rest;
+
   const { values } = parseArgs({
     args: argv,
     options: {
@@ -98,6 +111,9 @@ export async function trainCommand(argv: string[]): Promise<void> {
       'test-limit': { type: 'string' },
       out: { type: 'string' },
       json: { type: 'boolean', default: false },
+      checkpoint: { type: 'string' },
+      'checkpoint-every': { type: 'string' },
+      resume: { type: 'string' },
       help: { type: 'boolean', default: false },
     },
     strict: true,
@@ -134,6 +150,7 @@ export async function trainCommand(argv: string[]): Promise<void> {
   const trainLimit = values['train-limit'] === undefined ? undefined : positiveInteger(values['train-limit'], 'train-limit', 0);
   const testLimit = values['test-limit'] === undefined ? undefined : positiveInteger(values['test-limit'], 'test-limit', 0);
   const modelPath = resolve(values.out ?? TRAIN_DEFAULTS.out);
+  const checkpointing = checkpointOptions(values.checkpoint, values['checkpoint-every'], values.resume);
   const log = (line: string): void => void process.stderr.write(`${line}\n`);
   const jobStarted = performance.now();
 
@@ -165,9 +182,10 @@ export async function trainCommand(argv: string[]): Promise<void> {
     ...(gradientBits === undefined ? {} : { gradientBits }),
     onBatchEnd: (report) => progress.onBatchEnd(report),
     onEpochEnd: (report) => progress.onEpochEnd(report),
+    ...checkpointing,
   };
   // On WebGPU the whole fit stays on the device; the model gets its weights back at each epoch's end.
-  const trainOnDevice = backends.webgpu !== null && webGpuTrainingFits(values.backend, { preset: preset.name, convolutional: !preset.usesHidden, optimizerName, gradientBits, log });
+  const trainOnDevice = backends.webgpu !== null && webGpuTrainingFits(values.backend, { preset: preset.name, convolutional: !preset.usesHidden, optimizerName, gradientBits, checkpoints: Object.keys(checkpointing).length > 0, log });
   if (trainOnDevice) await fitWebGpu(model, trainInputs, data.train.labels, fitOptions, backends.webgpu!);
   else fit(model, trainInputs, data.train.labels, fitOptions);
   const trainSeconds = (performance.now() - trainStarted) / 1000;
@@ -239,18 +257,28 @@ export async function trainCommand(argv: string[]): Promise<void> {
  */
 function webGpuTrainingFits(
   backendName: string,
-  job: { preset: string; convolutional: boolean; optimizerName: string; gradientBits: number | undefined; log: (line: string) => void },
+  job: { preset: string; convolutional: boolean; optimizerName: string; gradientBits: number | undefined; checkpoints: boolean; log: (line: string) => void },
 ): boolean {
   let unsupported: string | null = null;
   if (job.convolutional) unsupported = `--preset ${job.preset} (convolutional layers)`;
   else if (job.optimizerName !== 'adam') unsupported = `--optimizer ${job.optimizerName}`;
   else if (job.gradientBits !== undefined) unsupported = '--gradient-bits';
+  else if (job.checkpoints) unsupported = '--checkpoint or --resume';
   if (unsupported === null) return true;
 
   const limit = `WebGPU training runs MLP presets with --optimizer adam and float gradients, not ${unsupported}`;
   if (backendName === 'webgpu') throw new QnnError(`${limit}; use --backend wasm for this job`);
   job.log(`backend auto: ${limit}, so training runs on the CPU; packed inference stays on WebGPU`);
   return false;
+}
+
+/** Builds the checkpoint and resume options of fit from --checkpoint, --checkpoint-every and --resume. */
+function checkpointOptions(path: string | undefined, every: string | undefined, resume: string | undefined): Pick<FitOptions, 'checkpoint' | 'resumeFrom'> {
+  if (every !== undefined && path === undefined) throw new QnnError('--checkpoint-every needs --checkpoint FILE to say where to save');
+  const options: Pick<FitOptions, 'checkpoint' | 'resumeFrom'> = {};
+  if (path !== undefined) options.checkpoint = { path: resolve(path), ...(every === undefined ? {} : { everyBatches: positiveInteger(every, 'checkpoint-every', 1) }) };
+  if (resume !== undefined) options.resumeFrom = resolve(resume);
+  return options;
 }
 
 function createOptimizer(name: string, learningRate: number, bopGamma: number, bopThreshold: number): Optimizer {
