@@ -84,3 +84,53 @@ export type {
   PoolWindow,
 } from './compile/graph.js';
 export { isPackedModel } from './compile/graph.js';
+export { languageModel, LanguageModel, type LanguageModelOptions, type LanguageModelOutput, type RecurrentCellKind } from './models/language-model.js';
+export { Embedding } from './layers/embedding.js';
+export { LSTM, QuantLSTM } from './layers/lstm.js';
+export { GRU, QuantGRU } from './layers/gru.js';
+export { RecurrentLayer, type RecurrentOptions, type RecurrentState, type RecurrentResult, type StepTrace } from './layers/recurrent-layer.js';
+export { timeDistributedDense, unfoldTime } from './layers/time-distributed.js';
+export { bpttLayout, bpttWindows, type BpttLayout, type BpttWindow } from './training/bptt-batches.js';
+export { clipGradientsByGlobalNorm, globalGradientNorm } from './training/clip-gradients.js';
+export { compileLanguageModel, compileRecurrentCell, type PackedLanguageModel, type PackedRecurrentCell, type PackedGateKernel } from './compile/compile-recurrent.js';
+export { runPackedLanguageModel, packedInitialState, type PackedRecurrentState, type PackedLanguageModelOutput } from './compile/run-recurrent.js';
+export {
+  fitLanguageModel,
+  evaluatePerplexity,
+  type FitLanguageModelOptions,
+  type LanguageModelBatchReport,
+  type LanguageModelEpochReport,
+  type PerplexityOptions,
+  type PerplexityResult,
+} from './training/fit-language-model.js';
+export { Vocabulary, buildVocabulary, checkTokenIds, EOS_TOKEN, UNK_TOKEN, type VocabularyOptions } from './data/text/vocabulary.js';
+export { buildCorpus, encodeLines, lineTokens, type TextCorpus, type TextLevel, type TextLine, type UnknownTokenPolicy } from './data/text/text-corpus.js';
+export { decodeUtf8Text } from './data/text/decode-text.js';
+export { loadPtbCorpus, PTB_FILES, type LoadPtbOptions } from './data/text/ptb.js';
+export { loadFortunesCorpus, fortuneSplitOf, listFortuneFiles, parseFortuneFile, FORTUNES_DIR, type LoadFortunesOptions } from './data/text/fortunes.js';
+export { unpackNetwork, type UnpackOptions, type UnpackedNetwork } from './finetune/unpack-network.js';
+export { FrozenBatchNorm } from './finetune/frozen-batch-norm.js';
+export { fineTune, predictPacked, accuracyOf, type FineTuneOptions } from './finetune/fine-tune.js';
+export { centerDigit, DIGIT_SIZE } from './finetune/center-digit.js';
+export { createTrainingWorker, TrainingWorkerClient, type TrainingWorkerOptions, type TrainOptions, type Prediction, type WorkerLike } from './worker/client.js';
+export { runTrainJob, type TrainJobHooks, type TrainJobResult } from './worker/train-job.js';
+export type * from './worker/protocol.js';
+export type { OptimizerState } from './optimizers/optimizer.js';
+export type { CheckpointOptions } from './training/fit.js';
+export { captureCheckpoint, restoreCheckpoint, encodeCheckpoint, decodeCheckpoint, type Checkpoint, type TrainingPosition, type LayerRecord } from './training/checkpoint.js';
+export { saveModelFile, loadModelFile, deleteModelFile, saveQnnTo, loadQnnFrom } from './io/model-io.js';
+export { writeFileAtomicSync } from './io/sync-file.js';
+export { sequentialStats, summarizeSequential } from './inspect/summary.js';
+export { packedStats } from './inspect/packed-stats.js';
+export { formatStats } from './inspect/format-stats.js';
+export type { LayerStats, ModelStats } from './inspect/layer-stats.js';
+export { HOROWITZ_45NM_PICOJOULES, FLOAT32_MAC_PICOJOULES, BINARY_MAC_PICOJOULES } from './inspect/energy-45nm.js';
+export { decodeCifar10Batch } from './data/cifar10.js';
+export { decodeSvhnFile } from './data/svhn.js';
+export type { ParseMatOptions } from './data/mat-v5.js';
+export type { ReadIdxOptions } from './data/idx.js';
+export { exportOnnx, QONNX_DOMAIN } from './onnx/export-onnx.js';
+export type { ExportOnnxOptions, OnnxExportFormat } from './onnx/export-onnx.js';
+export { importOnnx } from './onnx/import-onnx.js';
+export type { ImportOnnxOptions } from './onnx/import-onnx.js';
+export type { BatchNormBackwardResult, BatchNormForwardResult, TrainingKernel } from './backends/backend.js';

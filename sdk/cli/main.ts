@@ -1,6 +1,9 @@
 #!/usr/bin/env node
 import { QnnError } from '../errors.js';
 import { evalCommand, EVAL_HELP } from './eval-command.js';
+import { exportCommand, EXPORT_HELP } from './export-command.js';
+import { importCommand, IMPORT_HELP } from './import-command.js';
+import { infoCommand, INFO_HELP } from './info-command.js';
 import { trainCommand, TRAIN_HELP } from './train-command.js';
 
 const USAGE = `usage: qnn <command> [options]
@@ -8,6 +11,9 @@ const USAGE = `usage: qnn <command> [options]
 Commands:
   train   train a binarized network, compile it to packed bits and run it
   eval    evaluate a saved .qnn model
+  export  export a .qnn model to ONNX or QONNX
+  import  import an ONNX or QONNX model into a .qnn file
+  info    print a .qnn model's layers, bit widths, memory, MACs and energy estimate (or a checkpoint's position)
 
 Run 'qnn <command> --help' for the options of a command.
 `;
@@ -21,10 +27,19 @@ async function main(argv: string[]): Promise<number> {
     case 'eval':
       await evalCommand(rest);
       return 0;
+    case 'info':
+      await infoCommand(rest);
+      return 0;
+    case 'export':
+      await exportCommand(rest);
+      return 0;
+    case 'import':
+      await importCommand(rest);
+      return 0;
     case undefined:
     case '--help':
     case 'help':
-      process.stdout.write(`${USAGE}\n${TRAIN_HELP}\n${EVAL_HELP}`);
+      process.stdout.write(`${USAGE}\n${TRAIN_HELP}\n${EVAL_HELP}\n${INFO_HELP}\n${EXPORT_HELP}\n${IMPORT_HELP}`);
       return command === undefined ? 1 : 0;
     default:
       process.stderr.write(`qnn: unknown command '${command}'\n\n${USAGE}`);
@@ -43,7 +58,7 @@ main(argv).then(
     if (error instanceof QnnError || (error instanceof TypeError && 'code' in error && String(error.code).startsWith('ERR_PARSE_ARGS'))) {
       // Node's argument-parser messages run over several lines, so they are joined into one.
       const isParseError = error instanceof TypeError;
-      const hint = isParseError && (argv[0] === 'train' || argv[0] === 'eval') ? `; see qnn ${argv[0]} --help` : '';
+      const hint = isParseError && (argv[0] === 'train' || argv[0] === 'eval' || argv[0] === 'info') ? `; see qnn ${argv[0]} --help` : '';
       process.stderr.write(`qnn: ${error.message.replace(/\s*\n\s*/g, ' ')}${hint}\n`);
     } else {
       process.stderr.write(`qnn: unexpected error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
