@@ -1,52 +1,22 @@
 import { getBackend } from '../backends/active-backend.js';
+import type { AsyncBackend } from '../backends/async-backend.js';
 import type { Backend } from '../backends/backend.js';
-import { ShapeError } from '../errors.js';
-import { checkTokens } from '../models/language-model.js';
-import { sigmoidValue, tanhValue } from '../ops/gates.js';
 import type { PackedGateKernel, PackedLanguageModel, PackedRecurrentCell } from './compile-recurrent.js';
-import { linearCode } from './kbit-operands.js';
+import {
+  type PackedLanguageModelOutput,
+  type PackedRecurrentState,
+  type RecurrentWalk,
+  walkCodeGemm,
+  walkLanguageModel,
+  walkStep,
+} from './recurrent-steps.js';
+import type { KernelCall } from './run-packed.js';
 
-/** State of the packed cell: h as signed activation codes, c (LSTM only) as float32. */
-export interface PackedRecurrentState {
-  /** [batch, units] signed codes; the real value is code * activation step. */
-  h: Int32Array;
-  c: Float32Array | null;
-}
+export { packedInitialState, type PackedLanguageModelOutput, type PackedRecurrentState } from './recurrent-steps.js';
 
-export interface PackedLanguageModelOutput {
-  /** [batch * steps, vocabularySize], row b * steps + t. */
-  logits: Float32Array;
-  state: PackedRecurrentState;
-}
-
-/** Returns a zero state for `batch` streams. */
-export function packedInitialState(cell: PackedRecurrentCell, batch: number): PackedRecurrentState {
-  return { h: new Int32Array(batch * cell.units), c: cell.gates === 4 ? new Float32Array(batch * cell.units) : null };
-}
-
-/**
- * Signed k-bit codes a times signed k-bit weight codes c, summed over the
- * reduction, from one bitplaneGemmBits call on unsigned codes u = a + 2^(ka-1)
- * and odd weights w' = 2c + 1:
- *   sum a c = (sum u w' - sum u - 2^(ka-1) sum w' + 2^(ka-1) K) / 2
- * The numerator is sum (u - 2^(ka-1)) (w' - 1), always even.
- */
+/** Multiplies signed k-bit codes by signed k-bit weight codes with one bitplaneGemmBits call on `backend`, as walkCodeGemm describes. */
 export function codeGemm(backend: Backend, codes: Int32Array, activationBits: number, kernel: PackedGateKernel, weightBits: number, rows: number): Int32Array {
-  const { inputs, outputs } = kernel;
-  const half = 2 ** (activationBits - 1);
-  const unsigned = new Uint8Array(rows * inputs);
-  for (let i = 0; i < unsigned.length; i++) unsigned[i] = codes[i] + half;
-
-  const products = backend.bitplaneGemmBits(unsigned, activationBits, kernel.planes, weightBits, rows, outputs, inputs);
-  const acc = new Int32Array(rows * outputs);
-  for (let r = 0; r < rows; r++) {
-    let rowSum = 0;
-    for (let i = 0; i < inputs; i++) rowSum += unsigned[r * inputs + i];
-    for (let o = 0; o < outputs; o++) {
-      acc[r * outputs + o] = (products[r * outputs + o] - rowSum - half * kernel.oddSums[o] + half * inputs) / 2;
-    }
-  }
-  return acc;
+  return drive(walkCodeGemm(codes, activationBits, kernel, weightBits, rows), backend);
 }
 
 /**
@@ -63,80 +33,40 @@ export function runPackedLanguageModel(
   state: PackedRecurrentState | null = null,
   backend: Backend = getBackend(),
 ): PackedLanguageModelOutput {
-  if (!Number.isInteger(batch) || !Number.isInteger(steps) || batch <= 0 || steps <= 0 || tokens.length !== batch * steps) {
-    throw new ShapeError(`runPackedLanguageModel: ${tokens.length} tokens do not form [batch ${batch}, steps ${steps}]`);
-  }
-  checkTokens(tokens, model.vocabularySize, 'runPackedLanguageModel input');
-  const cell = model.cell;
-  const units = cell.units;
-  const width = cell.gates * units;
-  let current = state ?? packedInitialState(cell, batch);
-  if (current.h.length !== batch * units) throw new ShapeError(`runPackedLanguageModel: state h has ${current.h.length} codes, expected ${batch * units}`);
+  return drive(walkLanguageModel(model, tokens, batch, steps, state, 'runPackedLanguageModel'), backend);
+}
 
-  // Input projection for every step at once, as the training graph does it: xp = acc * sW * sA + b.
-  const embeddingCodes = new Int32Array(batch * steps * model.embeddingUnits);
-  for (let n = 0; n < tokens.length; n++) {
-    for (let j = 0; j < model.embeddingUnits; j++) {
-      embeddingCodes[n * model.embeddingUnits + j] = linearCode(model.embedding[tokens[n] * model.embeddingUnits + j], cell.activation);
-    }
-  }
-  const scale = cell.weight.step * cell.activation.step;
-  const inputAcc = codeGemm(backend, embeddingCodes, cell.activation.bits, cell.inputKernel, cell.weight.bits, batch * steps);
-  const projected = new Float32Array(batch * steps * width);
-  for (let i = 0; i < projected.length; i++) projected[i] = inputAcc[i] * scale + cell.bias[i % width];
-
-  const hidden = new Float32Array(batch * steps * units);
-  for (let t = 0; t < steps; t++) {
-    const xp = new Float32Array(batch * width);
-    for (let b = 0; b < batch; b++) xp.set(projected.subarray((b * steps + t) * width, (b * steps + t + 1) * width), b * width);
-    current = stepCell(backend, cell, xp, current, batch);
-    for (let b = 0; b < batch; b++) {
-      for (let j = 0; j < units; j++) hidden[(b * steps + t) * units + j] = current.h[b * units + j] * cell.activation.step;
-    }
-  }
-
-  const logits = backend.matmul(hidden, model.headKernel, batch * steps, units, model.vocabularySize, false, false);
-  for (let i = 0; i < logits.length; i++) logits[i] = logits[i] + model.headBias[i % model.vocabularySize];
-  return { logits, state: current };
+/**
+ * runPackedLanguageModel for a backend whose kernels return promises, such as
+ * WebGPU. The step sequence is the same walk, so the float32 arithmetic
+ * outside the kernels matches the synchronous run operation for operation.
+ */
+export async function runPackedLanguageModelAsync(
+  model: PackedLanguageModel,
+  tokens: Int32Array,
+  batch: number,
+  steps: number,
+  state: PackedRecurrentState | null,
+  backend: AsyncBackend | Backend,
+): Promise<PackedLanguageModelOutput> {
+  const walk = walkLanguageModel(model, tokens, batch, steps, state, 'runPackedLanguageModelAsync');
+  let step = walk.next();
+  while (!step.done) step = walk.next(await call(backend, step.value));
+  return step.value;
 }
 
 /** Computes one step of the packed cell, rounding to float32 exactly where the training graph's ops do. */
 export function stepCell(backend: Backend, cell: PackedRecurrentCell, xp: Float32Array, state: PackedRecurrentState, batch: number): PackedRecurrentState {
-  const units = cell.units;
-  const width = cell.gates * units;
-  const scale = cell.weight.step * cell.activation.step;
-  const recurrentAcc = codeGemm(backend, state.h, cell.activation.bits, cell.recurrentKernel, cell.weight.bits, batch);
-  const hp = new Float32Array(batch * width);
-  for (let i = 0; i < hp.length; i++) hp[i] = recurrentAcc[i] * scale;
+  return drive(walkStep(cell, xp, state, batch), backend);
+}
 
-  const h = new Int32Array(batch * units);
-  if (cell.gates === 4) {
-    const c = new Float32Array(batch * units);
-    for (let b = 0; b < batch; b++) {
-      for (let j = 0; j < units; j++) {
-        const z = (gate: number): number => Math.fround(xp[b * width + gate * units + j] + hp[b * width + gate * units + j]);
-        const i = Math.fround(sigmoidValue(z(0)));
-        const f = Math.fround(sigmoidValue(z(1)));
-        const g = Math.fround(tanhValue(z(2)));
-        const o = Math.fround(sigmoidValue(z(3)));
-        const next = Math.fround(Math.fround(f * state.c![b * units + j]) + Math.fround(i * g));
-        c[b * units + j] = next;
-        h[b * units + j] = linearCode(Math.fround(o * Math.fround(tanhValue(next))), cell.activation);
-      }
-    }
-    return { h, c };
-  }
+function drive<T>(walk: RecurrentWalk<T>, backend: Backend): T {
+  let step = walk.next();
+  while (!step.done) step = walk.next(call(backend, step.value));
+  return step.value;
+}
 
-  for (let b = 0; b < batch; b++) {
-    for (let j = 0; j < units; j++) {
-      const at = (gate: number): number => b * width + gate * units + j;
-      const z = Math.fround(sigmoidValue(Math.fround(xp[at(0)] + hp[at(0)])));
-      const r = Math.fround(sigmoidValue(Math.fround(xp[at(1)] + hp[at(1)])));
-      const n = Math.fround(tanhValue(Math.fround(xp[at(2)] + Math.fround(r * hp[at(2)]))));
-      const previous = state.h[b * units + j] * cell.activation.step;
-      const out = Math.fround(Math.fround(Math.fround(1 - z) * n) + Math.fround(z * previous));
-      h[b * units + j] = linearCode(out, cell.activation);
-    }
-  }
-  return { h, c: null };
+function call(backend: AsyncBackend | Backend, request: KernelCall): unknown {
+  const kernel = backend[request.kernel] as (...args: unknown[]) => unknown;
+  return kernel.apply(backend, request.args);
 }

@@ -2,10 +2,11 @@
 import type { ConformanceCase } from './conformance-case.js';
 import { floatCases } from './float-cases.js';
 import { packedCases } from './packed-cases.js';
+import { recurrentCases } from './recurrent-cases.js';
 
 /** Collects every WebGPU conformance case, packed kernels first. Rejects duplicate names, because each runner reports by name. */
 export async function allCases(): Promise<ConformanceCase[]> {
-  const cases = [...packedCases, ...floatCases];
+  const cases = [...packedCases, ...floatCases, ...recurrentCases];
 
   const seen = new Set<string>();
   for (const { name } of cases) {
