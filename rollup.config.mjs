@@ -3,6 +3,7 @@
 //   dist/bundles/deno/qnn-sdk.js      Deno; same layout, node: modules left to Deno's Node compatibility.
 //   dist/bundles/browser/qnn-sdk.js   browsers; the .wasm files are copied beside it and found there.
 //   dist/bundles/{browser,deno}/qnn-worker.js  the training worker (sdk/worker/qnn-worker.ts), a module worker.
+//   dist/bundles/browser/qnn-wasm-thread-worker.js  a thread of the threaded WASM backend, a module worker.
 // Each bundle gets a qnn-sdk.d.ts beside it that re-exports the declarations tsc wrote to dist/sdk/.
 import { readFileSync, readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -46,6 +47,23 @@ function wasmBesideBundle() {
       for (const file of readdirSync(ASM_DIR).filter((name) => name.endsWith('.wasm'))) {
         this.emitFile({ type: 'asset', fileName: file, source: readFileSync(ASM_DIR + file) });
       }
+    },
+  };
+}
+
+/** The threaded WASM backend's worker URL in the sources, relative to dist/sdk/backends/ and to the bundles alike. */
+const THREAD_WORKER_PATH = '../../sdk/backends/wasm-thread-worker.js';
+
+/** Points the threaded WASM backend at the worker bundle beside the browser bundles, so a site needs no dist/sdk/. */
+function threadWorkerBesideBundle() {
+  return {
+    name: 'qnn-thread-worker-beside-bundle',
+    transform(code, id) {
+      if (!id.endsWith('/dist/sdk/backends/wasm-threads.js')) return null;
+      if (!code.includes(THREAD_WORKER_PATH)) {
+        this.error(`wasm-threads.js no longer builds its worker URL from '${THREAD_WORKER_PATH}'; update threadWorkerBesideBundle in rollup.config.mjs`);
+      }
+      return { code: code.replaceAll(THREAD_WORKER_PATH, './qnn-wasm-thread-worker.js'), map: null };
     },
   };
 }
@@ -152,7 +170,7 @@ const denoWorkerBundle = {
   onwarn: failOnUnresolved('dist/bundles/deno/qnn-worker.js'),
 };
 
-const browserPlugins = () => [browserNodeBuiltins(), protobufBrowserBuild(), wasmBesideBundle()];
+const browserPlugins = () => [browserNodeBuiltins(), protobufBrowserBuild(), wasmBesideBundle(), threadWorkerBesideBundle()];
 
 const browserBundle = {
   input: 'dist/sdk/index.js',
@@ -168,6 +186,13 @@ const browserWorkerBundle = {
   onwarn: failOnUnresolved('dist/bundles/browser/qnn-worker.js'),
 };
 
+const browserThreadWorkerBundle = {
+  input: 'dist/sdk/backends/wasm-thread-worker.js',
+  output: { file: 'dist/bundles/browser/qnn-wasm-thread-worker.js', format: 'es', sourcemap: true, inlineDynamicImports: true },
+  plugins: browserPlugins(),
+  onwarn: failOnUnresolved('dist/bundles/browser/qnn-wasm-thread-worker.js'),
+};
+
 // The WebGPU conformance cases for a browser page, loaded by test/webgpu/chromium-runtime.test.ts.
 // An import that does not resolve (a `node:` module, say) fails the build, since the page could not load it.
 const webGpuConformanceBundle = {
@@ -180,4 +205,4 @@ const webGpuConformanceBundle = {
   onwarn: failOnUnresolved('dist/bundles/test/webgpu-conformance.js'),
 };
 
-export default [nodeBundle, denoBundle, denoWorkerBundle, browserBundle, browserWorkerBundle, webGpuConformanceBundle];
+export default [nodeBundle, denoBundle, denoWorkerBundle, browserBundle, browserWorkerBundle, browserThreadWorkerBundle, webGpuConformanceBundle];

@@ -32,6 +32,10 @@ const MOUNTS = [
   ['/dist/bundles/', join(ROOT, 'dist/bundles')],
   ['/dist/asm/', join(ROOT, 'dist/asm')],
   ['/vendor/uplot/', join(ROOT, 'node_modules/uplot/dist')],
+  // TensorFlow.js for the benchmark page: UMD scripts, and the backend's .wasm files that setWasmPaths points at.
+  ['/vendor/tfjs-core/', join(ROOT, 'node_modules/@tensorflow/tfjs-core/dist')],
+  ['/vendor/tfjs-backend-wasm/', join(ROOT, 'node_modules/@tensorflow/tfjs-backend-wasm/dist')],
+  ['/vendor/tfjs-backend-webgpu/', join(ROOT, 'node_modules/@tensorflow/tfjs-backend-webgpu/dist')],
   ['/pretrained/', join(ROOT, 'pretrained')],
   ['/', join(ROOT, 'demos')],
 ];
@@ -148,7 +152,7 @@ server.on('error', (error) => {
 server.listen(port, '127.0.0.1', () => {
   const { port: bound } = server.address();
   console.log(`http://127.0.0.1:${bound}/`);
-  console.log(`serving demos/, dist/bundles, dist/asm, uPlot, pretrained/ and MNIST (${data.get('/data/mnist.json').toString()}); Ctrl+C stops`);
+  console.log(`serving demos/, dist/bundles, dist/asm, uPlot, TensorFlow.js, pretrained/ and MNIST (${data.get('/data/mnist.json').toString()}); Ctrl+C stops`);
 });
 
 for (const signal of ['SIGINT', 'SIGTERM']) {

@@ -21,8 +21,10 @@ function parseWasmUrl(url: string | URL): URL {
  * build. Throws a QnnError when SIMD is forced but unsupported, when the module
  * cannot be read or compiled, or when `wasmBytes`/`wasmUrl` hold the other
  * build than the one `simd` forces. With `options.threads` above 1 it loads
- * the threads build and starts workers where the runtime allows, and falls
- * back to one thread silently where it does not.
+ * the threads build and starts workers where the runtime allows (Node's
+ * worker_threads, or module Web Workers in a cross-origin isolated page), and
+ * falls back to one thread silently where it does not. A worker that fails to
+ * start is an error, not a fallback.
  */
 export async function createWasmBackend(options: WasmBackendOptions = {}): Promise<WasmBackend> {
   const simdSupported = isWasmSimdSupported();

@@ -10,10 +10,12 @@
  * chunk is the same kernel with offset pointers and a smaller M. A
  * binaryConv2d chunk is a range of output rows of one image (see runConv2dChunk).
  *
- * Limitation: only Node's worker_threads are wired up. Browsers and Deno get
- * one thread until a Web Worker spawner is added behind ThreadSpawner.
- * Limitation: a browser's main thread may not call Atomics.wait, so there the
- * threaded backend must itself run inside a worker.
+ * Node runs the workers as worker_threads, browsers as module Web Workers
+ * (only in a cross-origin isolated page, where SharedArrayBuffer exists).
+ * A browser's main thread may not call Atomics.wait, so there the caller
+ * spins on the done flags instead of sleeping (see WorkerPool.run).
+ * The browser bundles load qnn-wasm-thread-worker.js from their own folder
+ * (rollup.config.mjs rewrites the worker URL).
  */
 import { QnnError } from '../errors.js';
 import { type BinaryConv2dShape, wordsPerRow } from './backend.js';
@@ -339,7 +341,14 @@ export type ThreadSpawner = (init: WorkerInit) => Promise<ThreadHandle>;
 async function detectSpawner(): Promise<ThreadSpawner | undefined> {
   if (typeof globalThis.SharedArrayBuffer !== 'function') return undefined;
   if ((globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated === false) return undefined;
-  if (typeof process === 'undefined' || process.versions?.node === undefined) return undefined;
+  // Relative to dist/, so the URL is the same from dist/sdk/backends/ and from the Node
+  // and Deno bundles in dist/bundles/*/. The browser bundles get a worker beside them instead.
+  const workerUrl = new URL('../../sdk/backends/wasm-thread-worker.js', import.meta.url);
+  if (typeof process === 'undefined' || process.versions?.node === undefined) {
+    // Limitation: Deno without Node compatibility globals keeps one thread, because its Web Workers are untested here.
+    const isBrowser = typeof Worker === 'function' && !('Deno' in globalThis);
+    return isBrowser ? webWorkerSpawner(workerUrl) : undefined;
+  }
 
   let workerThreads: typeof import('node:worker_threads');
   try {
@@ -348,9 +357,6 @@ async function detectSpawner(): Promise<ThreadSpawner | undefined> {
     return undefined;
   }
 
-  // Relative to dist/, so the URL is the same from dist/sdk/backends/ and from
-  // the Node bundle in dist/bundles/node/, which does not contain the worker.
-  const workerUrl = new URL('../../sdk/backends/wasm-thread-worker.js', import.meta.url);
   return (init) =>
     new Promise<ThreadHandle>((resolve, reject) => {
       // The worker needs none of the parent's Node flags, and some of them
@@ -367,6 +373,25 @@ async function detectSpawner(): Promise<ThreadSpawner | undefined> {
         worker.unref();
         resolve(worker);
       });
+    });
+}
+
+/** Returns a spawner of module Web Workers, the threads of browsers. Each worker gets its WorkerInit as its first message. */
+function webWorkerSpawner(workerUrl: URL): ThreadSpawner {
+  return (init) =>
+    new Promise<ThreadHandle>((resolve, reject) => {
+      const worker = new Worker(workerUrl, { type: 'module' });
+      worker.onerror = (event) => {
+        worker.terminate();
+        const reason = event.message || 'the script failed to load or threw';
+        reject(new QnnError(`starting WASM worker ${init.slot + 1} from ${workerUrl.href} failed (${reason}). Serve the worker at that URL`));
+      };
+      worker.onmessage = () => {
+        worker.onerror = null;
+        worker.onmessage = null;
+        resolve({ terminate: async () => worker.terminate() });
+      };
+      worker.postMessage(init);
     });
 }
 
@@ -389,9 +414,21 @@ export async function resolveThreadCount(threads: number | 'auto' | undefined): 
   return threads;
 }
 
+function atomicsWaitAllowed(): boolean {
+  try {
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 1, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** Worker threads and the control block that posts jobs to them. The calling thread takes chunks of every job too. */
 class WorkerPool {
   private disposed = false;
+
+  /** Whether Atomics.wait may block here. On a browser's main thread it throws, so the caller spins, as it is blocked for the call anyway. */
+  private readonly canBlock = atomicsWaitAllowed();
 
   constructor(
     private readonly workers: ThreadHandle[],
@@ -439,7 +476,7 @@ class WorkerPool {
       // NOTE: no timeout, because a large call may run for minutes. A worker
       // that died mid-job would block the caller here.
       for (let done = Atomics.load(ints, doneIndex); done !== sequence; done = Atomics.load(ints, doneIndex)) {
-        Atomics.wait(ints, doneIndex, done);
+        if (this.canBlock) Atomics.wait(ints, doneIndex, done);
       }
       if (Atomics.load(ints, this.control.field(slot, FAILED)) === 1) {
         const length = Atomics.load(ints, this.control.field(slot, MESSAGE_LENGTH));
