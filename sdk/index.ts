@@ -134,3 +134,5 @@ export type { ExportOnnxOptions, OnnxExportFormat } from './onnx/export-onnx.js'
 export { importOnnx } from './onnx/import-onnx.js';
 export type { ImportOnnxOptions } from './onnx/import-onnx.js';
 export type { BatchNormBackwardResult, BatchNormForwardResult, TrainingKernel } from './backends/backend.js';
+export { runPackedLanguageModelAsync } from './compile/run-recurrent.js';
+export { encodeBinaryGemm } from '../gpu/kernels/binary-gemm.js';
