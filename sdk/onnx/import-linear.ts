@@ -6,12 +6,14 @@
  */
 import { convGeometry } from '../layers/im2col.js';
 import { FileFormatError } from '../errors.js';
-import type { PackedConv2dLayer, PackedDenseLayer, PoolWindow, ScoreOutput, SignOutput } from '../compile/graph.js';
+import type { CodeOutput, PackedConv2dLayer, PackedDenseKbitLayer, PackedDenseLayer, PoolWindow, ScoreOutput, SignOutput } from '../compile/graph.js';
 import type { OnnxNode } from './onnx-schema.js';
 import type { GraphIndex } from './onnx-graph.js';
 import { type ConstTensor, describeNode, floatAttribute, intAttribute, intsAttribute, stringAttribute } from './onnx-tensor.js';
 import type { ChainStep } from './affine-chain.js';
-import { packKernelSigns, packMatrixSigns } from './unpack-weights.js';
+import { packKernelSigns } from './unpack-weights.js';
+import { wordsPerRow } from '../backends/backend.js';
+import { type KbitWeights, kbitWeightQuant, readKbitWeights } from './import-kbit.js';
 
 /** The activation tensor the walk is at, with its layout and per-sample shape. */
 export interface Tensor {
@@ -35,19 +37,30 @@ export interface PendingLayer {
   outHeight: number;
   outWidth: number;
   outChannels: number;
-  finish(output: SignOutput | ScoreOutput): PackedDenseLayer | PackedConv2dLayer;
+  /** True after a Relu, which the activation Quant that follows folds in. */
+  relu: boolean;
+  /** The k-bit form of a dense layer, or null for a binary layer on default-coded signs or uint8. */
+  kbit?: KbitRecord | null;
+  finish(output: SignOutput | ScoreOutput | CodeOutput): PackedDenseLayer | PackedConv2dLayer | PackedDenseKbitLayer;
 }
 
 /** State of the chain walk shared by the readers. */
 export interface LinearState {
   tensor: Tensor;
-  /** Encoding of the activations: raw input integers or signs. */
-  activation: 'uint8' | 'signs';
+  /** Encoding of the activations: raw input integers, signs, or unsigned k-bit codes u with integer value u + codeOffset. */
+  activation: 'uint8' | 'signs' | 'codes';
+  /** Bits of the codes (used when activation is 'codes'). */
+  codeBits: number;
+  /** The activation's integer value is multiplier * u + offset, u its code (pixel, (s + 1) / 2 for a sign s, or k-bit code). */
+  multiplier: number;
+  offset: number;
   /** Real value of one activation unit (pixel step or sign magnitude). */
   scale: number;
   pending: PendingLayer | null;
   /** A constant Pad waiting for the Conv after it: pads (top, left, bottom, right) and the pad value. */
   pad: { pads: number[]; value: number } | null;
+  /** Output of the ReduceSum that sums the activation beside the next MatMul, until an Add folds it in. */
+  rowSum: string | null;
   /** Shape whose NCHW flattening order the next dense layer's weight rows must be permuted from. */
   permutation: { height: number; width: number; channels: number } | null;
 }
@@ -81,8 +94,8 @@ export class LinearReader {
     const signed = intAttribute(node, 'signed', 1, this.source);
     const identity = state.activation === 'uint8' && state.pending === null && scale.data.every((v) => v === 1) && zeroPoint.data.every((v) => v === 0) && bits.data[0] === 8 && signed === 0;
     if (!identity) {
-      // Limitation: k-bit activation quantizers would map to dense-kbit layers, which the importer does not build yet.
-      this.fail(node, `only an 8-bit unsigned Quant with scale 1 and zero point 0 on the raw input is supported (found bitwidth ${bits.data[0]}, signed ${signed}); k-bit activations are not imported yet`);
+      // Limitation: a quantizer on the raw input would change the uint8 pixels the packed network reads, so only the identity is accepted.
+      this.fail(node, `only an 8-bit unsigned Quant with scale 1 and zero point 0 on the raw input is supported (found bitwidth ${bits.data[0]}, signed ${signed}); k-bit activation Quant nodes are imported only after a MatMul or Gemm layer`);
     }
   }
 
@@ -106,7 +119,7 @@ export class LinearReader {
       const channel = channelOf(i);
       if (Number.isNaN(magnitude[channel])) magnitude[channel] = value;
       if (value !== magnitude[channel] || !(value > 0) || !Number.isFinite(value)) {
-        this.fail(node, `weights are not binary: output channel ${channel} has magnitudes ${magnitude[channel]} and ${value}; the importer needs +-a per output channel (BipolarQuant weights), k-bit weights are not imported yet`);
+        this.fail(node, `weights are not binary: output channel ${channel} has magnitudes ${magnitude[channel]} and ${value}; a convolution needs +-a per output channel (BipolarQuant weights) because k-bit weights are imported only for MatMul and Gemm`);
       }
     }
     return Float32Array.from(magnitude);
@@ -135,10 +148,22 @@ export class LinearReader {
     if (rows !== features) this.fail(node, `weights have ${rows} input rows but the activation has ${features} features`);
     if (transposed) weights = { dims: [rows, cols], data: transposeMatrix(weights.data, cols, rows) };
     if (state.permutation !== null) weights = { dims: [rows, cols], data: permuteRows(weights.data, cols, state.permutation) };
-    state.permutation = null;
 
-    const magnitudes = this.binaryWeights(node, weights, cols, (i) => i % cols);
-    steps.push(...this.scaleSteps(state, magnitudes));
+    const quant = kbitWeightQuant(this.index, inputs[1] ?? '');
+    const magnitudes = quant === null ? binaryMagnitudes(weights.data, cols) : null;
+    const plainBinary = magnitudes !== null && defaultCoding(state);
+    let kbit: KbitWeights | null = null;
+    if (quant !== null) {
+      const permutation = state.permutation;
+      const rowOrder = permutation === null ? (row: number) => row : nchwRowOf(permutation);
+      kbit = readKbitWeights(this.index, quant, node, { rows, cols, transposed }, rowOrder);
+    } else if (magnitudes !== null) {
+      kbit = signWeights(weights.data, rows, cols, magnitudes);
+    } else {
+      kbit = this.integerWeights(node, weights.data, rows, cols);
+    }
+    steps.push(...this.scaleSteps(state, Float32Array.from(kbit.scales)));
+    state.permutation = null;
     if (node.opType === 'Gemm') {
       const alpha = floatAttribute(node, 'alpha', 1, this.source);
       const beta = floatAttribute(node, 'beta', 1, this.source);
@@ -149,20 +174,50 @@ export class LinearReader {
       }
     }
 
-    const signs = Float32Array.from(weights.data);
-    const packed = packMatrixSigns(signs, rows, cols);
-    const inputKind = state.activation;
-    return {
+    const record: KbitRecord = { weights: kbit, input: state.activation, bits: state.codeBits, multiplier: state.multiplier, offset: state.offset, inputs: rows, scale: state.scale };
+    const binaryBound = (record.input === 'uint8' ? UINT8_MAX : 1) * rows;
+    const bound = plainBinary ? binaryBound : kbitBound(record);
+    if (bound >= 2 ** 24) this.fail(node, `its accumulator reaches ${bound}, beyond 2^24, where float32 sums stop being exact integers; use fewer bits or inputs`);
+    const pending: PendingLayer = {
       kind: 'dense',
       units: cols,
-      bound: (inputKind === 'uint8' ? UINT8_MAX : 1) * rows,
+      bound,
       steps,
       pool: null,
       outHeight: 1,
       outWidth: 1,
       outChannels: cols,
-      finish: (output) => ({ kind: 'dense', input: inputKind, inputs: rows, units: cols, weights: packed, output }),
+      relu: false,
+      kbit: plainBinary ? null : record,
+      finish: (output) => {
+        if (pending.kbit === null && output.kind !== 'codes') return { kind: 'dense', input: record.input as 'uint8' | 'signs', inputs: rows, units: cols, weights: kbit.planes, output };
+        return kbitLayer(pending.kbit ?? record, cols, output);
+      },
     };
+    return pending;
+  }
+
+  /**
+   * Reads plain integer weights, as the exporter writes k-bit layers: odd
+   * integers are the odd weights w' themselves; other integers q in [lo, hi]
+   * become w' = 2 (q - lo) - (2^bits - 1) with offset 2 lo + 2^bits - 1 and unit 1/2.
+   */
+  private integerWeights(node: OnnxNode, data: Float64Array, rows: number, cols: number): KbitWeights {
+    if (data.some((value) => !Number.isInteger(value))) {
+      const channel = data.findIndex((value) => !Number.isInteger(value)) % cols;
+      this.fail(node, `weights are neither binary (+-a per output channel), Quant k-bit weights, nor integers (output channel ${channel}); quantize them with a QONNX Quant node`);
+    }
+    let low = Infinity;
+    let high = -Infinity;
+    for (const value of data) [low, high] = [Math.min(low, value), Math.max(high, value)];
+    const odd = data.every((value) => Math.abs(value % 2) === 1);
+    const bits = odd ? Math.max(1, Math.ceil(Math.log2(Math.max(Math.abs(low), Math.abs(high)) + 1))) : Math.max(1, Math.ceil(Math.log2(high - low + 1)));
+    if (bits > 8) this.fail(node, `integer weights span [${low}, ${high}], more than the 8 bit planes a k-bit layer holds`);
+
+    const top = 2 ** bits - 1;
+    const odds = odd ? data : data.map((value) => 2 * (value - low) - top);
+    const weights = planesOf(odds, rows, cols, bits);
+    return { ...weights, bits, offset: odd ? 0 : 2 * low + top, scales: new Float64Array(cols).fill(odd ? 1 : 0.5) };
   }
 
   pad(node: OnnxNode, state: LinearState): LinearState['pad'] {
@@ -180,6 +235,8 @@ export class LinearReader {
   conv(node: OnnxNode, state: LinearState): PendingLayer {
     const tensor = state.tensor;
     if (tensor.layout !== 'nchw') this.fail(node, `its input must be an NCHW image, found a ${tensor.layout} tensor`);
+    // Limitation: the packed convolution reads only the uint8 input or signs, not k-bit codes.
+    if (!defaultCoding(state)) this.fail(node, 'a convolution on k-bit activation codes or shifted inputs is not supported; only dense layers take them');
     const inputs = node.input ?? [];
     const weights = this.index.requireConstant(inputs[1] ?? '', node, 'weights');
     if (weights.dims.length !== 4 || weights.dims[1] !== tensor.channels) {
@@ -203,7 +260,7 @@ export class LinearReader {
       steps.push({ op: 'add', values: this.channelConstant(node, this.index.requireConstant(inputs[2], node, 'bias'), outChannels, 'flat') });
     }
 
-    const inputKind = state.activation;
+    const inputKind = state.activation as 'uint8' | 'signs';
     const packed = packKernelSigns(Float32Array.from(weights.data), base, inputKind);
     const magnitude = Math.max(inputKind === 'uint8' ? UINT8_MAX : 1, Math.abs(padValue));
     const pending: PendingLayer = {
@@ -215,6 +272,7 @@ export class LinearReader {
       outHeight,
       outWidth,
       outChannels,
+      relu: false,
       finish: (output) => ({ kind: 'conv2d', input: inputKind, ...base, padValue, weights: packed, pool: pending.pool, output: output as SignOutput }),
     };
     return pending;
@@ -282,7 +340,13 @@ export class LinearReader {
         state.scale = op === 'Mul' ? state.scale * scalar : state.scale / scalar;
         return;
       }
-      this.fail(node, `an element-wise ${op} on activations is supported only as a positive scalar Mul or Div before a linear layer`);
+      // A scalar shift that is a whole number of activation units keeps the input integer, as in the exporter's (s + 1) / 2.
+      const units = scalar / state.scale;
+      if ((op === 'Add' || (op === 'Sub' && activationFirst)) && Number.isInteger(units) && Math.abs(units) <= 2 ** 16) {
+        state.offset += op === 'Add' ? units : -units;
+        return;
+      }
+      this.fail(node, `an element-wise ${op} on activations is supported only as a positive scalar Mul or Div, or a scalar Add or Sub of whole activation units, before a linear layer`);
     }
 
     const values = this.channelConstant(node, value, pending.units, pending.kind === 'dense' ? 'flat' : 'nchw');
@@ -343,6 +407,108 @@ function transposeMatrix(data: Float64Array, rows: number, cols: number): Float6
   const out = new Float64Array(data.length);
   for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) out[c * rows + r] = data[r * cols + c];
   return out;
+}
+
+/** The operands of a k-bit dense layer: the real input is scale * (multiplier * u + offset), u a code of `bits` bits. */
+export interface KbitRecord {
+  weights: KbitWeights;
+  input: LinearState['activation'];
+  bits: number;
+  multiplier: number;
+  offset: number;
+  inputs: number;
+  scale: number;
+}
+
+/** Returns the default integer coding of an activation kind: u, 2u - 1 for signs. */
+export function kindCoding(kind: LinearState['activation']): { multiplier: number; offset: number } {
+  return kind === 'signs' ? { multiplier: 2, offset: -1 } : { multiplier: 1, offset: 0 };
+}
+
+/** True when the state's coding is the one a binary dense layer reads (uint8 pixels or signs +-1). */
+function defaultCoding(state: LinearState): boolean {
+  if (state.activation === 'codes') return false;
+  const coding = kindCoding(state.activation);
+  return state.multiplier === coding.multiplier && state.offset === coding.offset;
+}
+
+/** Largest |acc| of a k-bit layer: K * max|x| * max|w' + t|. */
+export function kbitBound(record: KbitRecord): number {
+  const top = record.input === 'uint8' ? UINT8_MAX : 2 ** record.bits - 1;
+  const maxInput = Math.max(Math.abs(record.offset), Math.abs(record.multiplier * top + record.offset));
+  return record.inputs * maxInput * (2 ** record.weights.bits - 1 + Math.abs(record.weights.offset));
+}
+
+/**
+ * Builds a dense-kbit layer. With the input x = p u + o and the weight w' + t,
+ * sum x (w' + t) = p sum u w' + p t sum u + o (W_unit + t K), the accumulator
+ * of PackedDenseKbitLayer (see compile-kbit.ts).
+ */
+function kbitLayer(record: KbitRecord, units: number, output: SignOutput | ScoreOutput | CodeOutput): PackedDenseKbitLayer {
+  const { weights, multiplier, offset, inputs } = record;
+  let activationBits = record.bits;
+  if (record.input === 'uint8') activationBits = 8;
+  if (record.input === 'signs') activationBits = 1;
+  return {
+    kind: 'dense-kbit',
+    input: record.input,
+    inputs,
+    units,
+    activationBits,
+    weightBits: weights.bits,
+    weights: weights.planes,
+    gemmScale: multiplier,
+    rowSumScale: multiplier * weights.offset,
+    correction: Int32Array.from(weights.sums, (sum) => offset * (sum + weights.offset * inputs)),
+    output,
+  };
+}
+
+/** Returns the one positive magnitude of each output column of a [rows, cols] matrix, or null when some column has two. */
+function binaryMagnitudes(data: Float64Array, cols: number): Float32Array | null {
+  const magnitude = new Float64Array(cols).fill(Number.NaN);
+  for (let i = 0; i < data.length; i++) {
+    const value = Math.abs(data[i]);
+    const channel = i % cols;
+    if (Number.isNaN(magnitude[channel])) magnitude[channel] = value;
+    if (value !== magnitude[channel] || !(value > 0) || !Number.isFinite(value)) return null;
+  }
+  return Float32Array.from(magnitude);
+}
+
+/** Sign weights +-a as a one-plane k-bit operand. */
+function signWeights(data: Float64Array, rows: number, cols: number, magnitudes: Float32Array): KbitWeights {
+  const signs = data.map((value) => (value < 0 ? -1 : 1));
+  return { ...planesOf(signs, rows, cols, 1), bits: 1, offset: 0, scales: Float64Array.from(magnitudes) };
+}
+
+/** Packs the odd weights w' of a [rows, cols] matrix as sign planes. Plane j stores -1 where bit j of (w' + 2^bits - 1) / 2 is 0. */
+function planesOf(odds: Float64Array, rows: number, cols: number, bits: number): { planes: Uint32Array; sums: Float64Array } {
+  const words = wordsPerRow(rows);
+  const planes = new Uint32Array(cols * bits * words);
+  const sums = new Float64Array(cols);
+  const top = 2 ** bits - 1;
+  for (let row = 0; row < rows; row++) {
+    for (let col = 0; col < cols; col++) {
+      const odd = odds[row * cols + col];
+      sums[col] += odd;
+      const level = (odd + top) / 2;
+      for (let plane = 0; plane < bits; plane++) {
+        if (((level >>> plane) & 1) === 0) planes[(col * bits + plane) * words + (row >>> 5)] |= 1 << (row & 31);
+      }
+    }
+  }
+  return { planes, sums };
+}
+
+/** Maps a packed NHWC row (y, x, c) to the ONNX NCHW flatten row (c, y, x) it reads. */
+function nchwRowOf(shape: { height: number; width: number; channels: number }): (row: number) => number {
+  const { height, width, channels } = shape;
+  return (row) => {
+    const c = row % channels;
+    const pixel = (row - c) / channels;
+    return c * height * width + pixel;
+  };
 }
 
 /** Reorders weight rows from ONNX's NCHW flatten order (c, y, x) to the packed NHWC order (y, x, c). */

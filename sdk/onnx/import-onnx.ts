@@ -1,5 +1,7 @@
 /**
- * Import of ONNX / QONNX files into the packed graph. The graph must be one
+ * Import of ONNX / QONNX files into the packed graph. k-bit layers (Quant
+ * weights, Quant activations after Relu or batch norm, Trunc after them, and
+ * the exporter's own dense-kbit form) become dense-kbit layers. The graph must be one
  * chain from the input to the scores, with weights and quantizer constants
  * hanging off it. Supported links: MatMul / Gemm / Conv with binary weights
  * (BipolarQuant, or any constant whose output channels are +-a), element-wise
@@ -13,8 +15,10 @@ import type { PackedLayer, PackedNetwork } from '../compile/graph.js';
 import type { OnnxNode, OnnxValueInfo } from './onnx-schema.js';
 import { GraphIndex, decodeModelBytes } from './onnx-graph.js';
 import { describeNode } from './onnx-tensor.js';
-import { type ChainStep, chainDirection, chainToEpilogue, foldChainThresholds } from './affine-chain.js';
-import { type LinearState, LinearReader, type Tensor } from './import-linear.js';
+import { type ChainStep, chainDirection, chainToEpilogue, evaluateChain, foldChainThresholds } from './affine-chain.js';
+import { type LinearState, LinearReader, type Tensor, kbitBound } from './import-linear.js';
+import { foldCodeThresholds, foldCodes, readActivationQuant } from './import-kbit.js';
+import { foldTrunc } from './import-trunc.js';
 
 export interface ImportOnnxOptions {
   /** Name of the file or URL the bytes came from, used in error messages. */
@@ -61,13 +65,19 @@ class ChainWalker {
 
     const tensor = this.inputTensor(input);
     const inputShape = tensor.layout === 'flat' ? [tensor.channels] : [tensor.height, tensor.width, tensor.channels];
-    const state: LinearState = { tensor, activation: 'uint8', scale: 1, pending: null, pad: null, permutation: null };
+    const state: LinearState = { tensor, activation: 'uint8', codeBits: 8, multiplier: 1, offset: 0, scale: 1, pending: null, pad: null, permutation: null, rowSum: null };
 
     for (let steps = 0; ; steps++) {
       if (steps > this.index.nodes.length) throw new FileFormatError('the graph contains a cycle', this.source);
       if (state.tensor.name === outputName) break;
 
-      const consumers = this.index.consumersOf(state.tensor.name);
+      let consumers = this.index.consumersOf(state.tensor.name);
+      const rowSum = consumers.find((node) => node.opType === 'ReduceSum');
+      if (consumers.length === 2 && rowSum !== undefined && consumers.some((node) => node.opType === 'MatMul')) {
+        // The exporter's k-bit layer sums the activation codes beside the MatMul; the Add that uses the sum folds it in.
+        state.rowSum = (rowSum.output ?? [])[0] ?? null;
+        consumers = consumers.filter((node) => node !== rowSum);
+      }
       if (consumers.length !== 1) {
         const names = consumers.map(describeNode).join(', ');
         throw new FileFormatError(`tensor '${state.tensor.name}' feeds ${consumers.length} nodes (${names || 'none'}) but the importer needs a single chain from the input to the output '${outputName}'`, this.source);
@@ -130,7 +140,8 @@ class ChainWalker {
         return;
       case 'Quant':
       case 'IntQuant':
-        this.linear.inputQuant(node, state);
+        if (state.pending === null) this.linear.inputQuant(node, state);
+        else this.activateCodes(node, state);
         move();
         return;
       case 'MatMul':
@@ -151,6 +162,13 @@ class ChainWalker {
         return;
       }
       case 'Add':
+        if (this.foldRowSum(node, state)) {
+          move();
+          return;
+        }
+        this.linear.elementwise(node, state);
+        move();
+        return;
       case 'Sub':
       case 'Mul':
       case 'Div':
@@ -179,9 +197,16 @@ class ChainWalker {
         move(this.flatten(node, state));
         return;
       case 'Relu':
-        throw new FileFormatError(`${describeNode(node)}: Relu activations (with k-bit Quant after them) are not supported; the importer maps only BipolarQuant or Sign activations to packed signs`, this.source);
+        this.relu(node, state);
+        move();
+        return;
       case 'Trunc':
-        throw new FileFormatError(`${describeNode(node)}: Trunc (average pooling or accumulator truncation) is not supported by the packed graph`, this.source);
+        this.trunc(node, state);
+        move();
+        return;
+      case 'Unsqueeze':
+        this.levelCodes(node, state);
+        return;
       default:
         throw new FileFormatError(`${describeNode(node)}: operator '${op}' (domain '${node.domain ?? ''}') is not supported by the ONNX importer`, this.source);
     }
@@ -197,7 +222,7 @@ class ChainWalker {
   private activate(node: OnnxNode, state: LinearState, scale: number): void {
     const pending = state.pending;
     if (pending === null) {
-      if (state.activation === 'signs') {
+      if (state.activation === 'signs' && state.multiplier === 2 && state.offset === -1) {
         state.scale = scale;
         return;
       }
@@ -207,7 +232,128 @@ class ChainWalker {
     this.layers.push(pending.finish(output));
     state.pending = null;
     state.activation = 'signs';
+    state.multiplier = 2;
+    state.offset = -1;
     state.scale = scale;
+  }
+
+  /** Marks the pending layer's Relu; only a Quant (Brevitas QuantReLU) may follow it. */
+  private relu(node: OnnxNode, state: LinearState): void {
+    const next = this.index.consumersOf((node.output ?? [])[0] ?? '');
+    const quantNext = next.length === 1 && (next[0].opType === 'Quant' || next[0].opType === 'IntQuant');
+    if (state.pending === null || state.pending.kind !== 'dense' || state.pending.relu || !quantNext) {
+      throw new FileFormatError(`${describeNode(node)}: a Relu is supported only between a MatMul or Gemm layer (with its scales and batch norm) and a k-bit Quant activation, as Brevitas QuantReLU exports it`, this.source);
+    }
+    state.pending.relu = true;
+  }
+
+  /** Folds a Trunc on k-bit codes into the thresholds of the layer that made them. */
+  private trunc(node: OnnxNode, state: LinearState): void {
+    const last = this.layers[this.layers.length - 1];
+    if (state.pending !== null || state.activation !== 'codes' || last?.kind !== 'dense-kbit' || last.output.kind !== 'codes') {
+      const where = state.pending !== null ? 'on a layer accumulator (as Brevitas TruncAvgPool writes after AveragePool)' : `on ${state.activation} activations`;
+      throw new FileFormatError(`${describeNode(node)}: Trunc is supported only on k-bit activation codes right after their Quant, found it ${where}`, this.source);
+    }
+    if (state.multiplier !== 1) throw new FileFormatError(`${describeNode(node)}: Trunc needs the codes as their Quant wrote them, not rescaled`, this.source);
+    const { output, codes } = foldTrunc(this.index, node, { codeBits: state.codeBits, codeOffset: state.offset, scale: state.scale }, last.output);
+    last.output = output;
+    state.codeBits = codes.codeBits;
+    state.offset = codes.codeOffset;
+    state.scale = codes.scale;
+  }
+
+  /** Ends the pending dense layer with the k-bit codes of a Quant activation. */
+  private activateCodes(node: OnnxNode, state: LinearState): void {
+    const pending = state.pending!;
+    if (pending.kind !== 'dense') throw new FileFormatError(`${describeNode(node)}: a k-bit activation Quant is supported only after a MatMul or Gemm layer; convolutions output signs`, this.source);
+    const quant = readActivationQuant(this.index, node);
+    const output = foldCodeThresholds(pending.steps, pending.relu, quant, pending.units, pending.bound);
+    this.layers.push(pending.finish(output));
+    state.pending = null;
+    state.activation = 'codes';
+    state.codeBits = quant.bits;
+    state.multiplier = 1;
+    state.offset = quant.min - quant.zero;
+    state.scale = quant.scale;
+  }
+
+  /**
+   * Folds Add(acc, c * ReduceSum(u)) of the exporter's k-bit layer into the
+   * weight offset: while the chain is a product k, k acc + c sum(x) equals
+   * k sum x (w' + t + c * scale / k). Returns false when the Add is not one.
+   */
+  private foldRowSum(node: OnnxNode, state: LinearState): boolean {
+    const inputs = node.input ?? [];
+    const other = inputs[0] === state.tensor.name ? inputs[1] : inputs[0];
+    if (other === undefined || this.index.constant(other) !== null) return false;
+
+    let producer = this.index.producerOf(other);
+    let factor = 1;
+    if (producer?.opType === 'Mul') {
+      const [a, b] = producer.input ?? [];
+      const constant = this.index.constant(b ?? '') ?? this.index.constant(a ?? '');
+      factor = constant !== null && constant.data.length === 1 ? constant.data[0] : Number.NaN;
+      producer = this.index.producerOf(this.index.constant(b ?? '') === null ? (b ?? '') : (a ?? ''));
+    }
+    const fail = (reason: string): never => {
+      throw new FileFormatError(`${describeNode(node)}: ${reason}`, this.source);
+    };
+    if (producer === undefined || (producer.output ?? [])[0] !== state.rowSum || !Number.isFinite(factor)) {
+      fail('only a constant, or a scalar times the row sum of the layer input, can be added to an accumulator');
+    }
+    const pending = state.pending;
+    const record = pending?.kbit;
+    if (pending === null || record === undefined || record === null) return fail('a row sum is supported only on a k-bit dense layer');
+    if (pending.steps.some((step) => step.op !== 'mul')) fail('a row sum must be added before any bias or batch norm');
+
+    const shifts = Array.from({ length: pending.units }, (_, c) => (factor * record.scale) / pending.steps.reduce((product, step) => product * step.values[c], 1));
+    const shift = shifts[0];
+    if (!Number.isInteger(shift) || shifts.some((value) => value !== shift)) fail(`the row-sum factor ${factor} is not an integer multiple of every channel's accumulator unit`);
+    record.weights = { ...record.weights, offset: record.weights.offset + shift };
+    pending.bound = kbitBound(record);
+    state.rowSum = null;
+    return true;
+  }
+
+  /**
+   * Folds the exporter's level codes: Unsqueeze -> Mul(directions [units, 1]) ->
+   * GreaterOrEqual(thresholds [units, levels]) -> Cast -> ReduceSum, which
+   * counts the levels that d * x >= t passes; folded by search like a Quant.
+   */
+  private levelCodes(node: OnnxNode, state: LinearState): void {
+    const fail = (reason: string): never => {
+      throw new FileFormatError(`${describeNode(node)}: ${reason}`, this.source);
+    };
+    const pending = state.pending;
+    if (pending === null || pending.kind !== 'dense') return fail('Unsqueeze is supported only in the level-code pattern after a dense layer (Mul, GreaterOrEqual, Cast, ReduceSum)');
+    const chain = ['Mul', 'GreaterOrEqual', 'Cast', 'ReduceSum'];
+    const nodes: OnnxNode[] = [];
+    let tensor = (node.output ?? [])[0] ?? '';
+    for (const op of chain) {
+      const next = this.index.consumersOf(tensor);
+      if (next.length !== 1 || next[0].opType !== op || (next[0].input ?? [])[0] !== tensor) fail(`expected the level-code pattern Unsqueeze -> ${chain.join(' -> ')}, found ${next.map(describeNode).join(', ') || 'nothing'} after '${tensor}'`);
+      nodes.push(next[0]);
+      tensor = (next[0].output ?? [])[0] ?? '';
+    }
+    const units = pending.units;
+    const directions = this.index.requireConstant(nodes[0].input?.[1] ?? '', nodes[0], 'directions');
+    const thresholds = this.index.requireConstant(nodes[1].input?.[1] ?? '', nodes[1], 'level thresholds');
+    const levels = thresholds.data.length / units;
+    const bits = Math.log2(levels + 1);
+    if (directions.data.length !== units || !Number.isInteger(levels) || !Number.isInteger(bits) || bits < 1 || bits > 8) {
+      fail(`level codes need ${units} directions and [${units}, 2^bits - 1] thresholds, found ${directions.data.length} and ${thresholds.data.length} values`);
+    }
+
+    const output = foldCodes(units, pending.bound, bits, (acc, c) => {
+      const value = Math.fround(directions.data[c] * evaluateChain(pending.steps, acc, c));
+      let code = 0;
+      for (let level = 0; level < levels; level++) if (value >= thresholds.data[c * levels + level]) code++;
+      return code;
+    });
+    this.layers.push(pending.finish(output));
+    state.pending = null;
+    Object.assign(state, { activation: 'codes', codeBits: bits, multiplier: 1, offset: 0, scale: 1 });
+    state.tensor = { ...state.tensor, name: tensor };
   }
 
   /** Plain ONNX form of sign(x - t): GreaterOrEqual(x, t) then Where(condition, 1, -1). */

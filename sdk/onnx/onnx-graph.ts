@@ -64,6 +64,11 @@ export class GraphIndex {
     return this.consumers.get(tensor) ?? [];
   }
 
+  /** Returns the node that produces `tensor`, or undefined for graph inputs and initializers. */
+  producerOf(tensor: string): OnnxNode | undefined {
+    return this.producers.get(tensor);
+  }
+
   isInitializer(name: string): boolean {
     return this.initializers.has(name);
   }
@@ -191,11 +196,27 @@ function bipolarQuant(values: ConstTensor[], node: OnnxNode, source: string): Co
 }
 
 /** Rounds half to even, the ROUND mode of QONNX Quant (numpy.round). */
-function roundHalfEven(value: number): number {
+export function roundHalfEven(value: number): number {
   const floor = Math.floor(value);
   const fraction = value - floor;
   if (fraction !== 0.5) return Math.round(value);
   return floor % 2 === 0 ? floor : floor + 1;
+}
+
+/** Integer range [min, max] of a QONNX Quant with the given bitwidth, signed and narrow attributes. */
+export function quantRange(bits: number, signed: boolean, narrow: boolean): { min: number; max: number } {
+  const min = signed ? -(2 ** (bits - 1)) + (narrow ? 1 : 0) : 0;
+  const max = signed ? 2 ** (bits - 1) - 1 : 2 ** bits - 1 - (narrow ? 1 : 0);
+  return { min, max };
+}
+
+/** Returns the rounding function of a QONNX rounding_mode, or throws naming the node. */
+export function quantRounding(node: OnnxNode, source: string, fallback = 'ROUND'): (v: number) => number {
+  const mode = stringAttribute(node, 'rounding_mode', fallback, source).toUpperCase();
+  const rounding: Record<string, (v: number) => number> = { ROUND: roundHalfEven, HALF_EVEN: roundHalfEven, CEIL: Math.ceil, FLOOR: Math.floor };
+  const round = rounding[mode];
+  if (round === undefined) throw new FileFormatError(`${describeNode(node)}: rounding_mode '${mode}' is not supported; use ROUND, CEIL or FLOOR`, source);
+  return round;
 }
 
 /** QONNX Quant / IntQuant: clip(x / scale + zero_point) to the integer range, round, then (q - zero_point) * scale, in float32. */
@@ -208,13 +229,8 @@ function intQuant(values: ConstTensor[], node: OnnxNode, source: string): ConstT
   }
   const signed = intAttribute(node, 'signed', 1, source) !== 0;
   const narrow = intAttribute(node, 'narrow', 0, source) !== 0;
-  const mode = stringAttribute(node, 'rounding_mode', 'ROUND', source).toUpperCase();
-  const rounding: Record<string, (v: number) => number> = { ROUND: roundHalfEven, HALF_EVEN: roundHalfEven, CEIL: Math.ceil, FLOOR: Math.floor };
-  const round = rounding[mode];
-  if (round === undefined) throw new FileFormatError(`${describeNode(node)}: rounding_mode '${mode}' is not supported; use ROUND, CEIL or FLOOR`, source);
-
-  const min = signed ? -(2 ** (bits - 1)) + (narrow ? 1 : 0) : 0;
-  const max = signed ? 2 ** (bits - 1) - 1 : 2 ** bits - 1 - (narrow ? 1 : 0);
+  const round = quantRounding(node, source);
+  const { min, max } = quantRange(bits, signed, narrow);
   const scales = broadcastTo(scale, x.dims, node, source);
   const zeros = broadcastTo(zeroPoint, x.dims, node, source);
   const data = new Float64Array(x.data.length);

@@ -79,8 +79,8 @@ describe('ONNX import rejects bad files', () => {
     assertFormatError(bytes, /more than 268435456 elements/);
   });
 
-  test('ternary weights rejected', () => {
-    // Quant with bitwidth 2, signed, narrow gives {-1, 0, 1}: not binary.
+  test('ternary Quant weights import as a 2-bit layer', () => {
+    // Quant with bitwidth 2, signed, narrow gives {-1, 0, 1}: k-bit weights, no longer rejected.
     const quant: OnnxNode = {
       name: 'wq',
       opType: 'Quant',
@@ -91,8 +91,14 @@ describe('ONNX import rejects bad files', () => {
     };
     const initializer = [floats('w', [2, 2], [1, 0, -1, 1]), floats('one', [], [1]), floats('zero', [], [0]), floats('bits', [], [2])];
     const bytes = graphBytes('w_q', [quant, { name: 'id', opType: 'Identity', input: ['acc'], output: ['out'] }], initializer);
-    // The Quant node comes first in the node list, so the walk meets MatMul with a folded constant weight.
-    assertFormatError(bytes, /MatMul node 'fc': weights are not binary/);
+    const layer = importOnnx(bytes).layers[0];
+    assert.equal(layer.kind, 'dense-kbit');
+    assert.equal(layer.weightBits, 2);
+  });
+
+  test('fractional weights without a quantizer rejected', () => {
+    const bytes = graphBytes('w', [{ name: 'id', opType: 'Identity', input: ['acc'], output: ['out'] }], [floats('w', [2, 2], [0.5, 1, -0.25, 1])]);
+    assertFormatError(bytes, /MatMul node 'fc': weights are neither binary .*nor integers \(output channel 0\)/);
   });
 
   test('branching graph rejected', () => {
@@ -107,9 +113,14 @@ describe('ONNX import rejects bad files', () => {
     assertFormatError(graphBytes('x', [{ name: 'id', opType: 'Identity', input: ['acc'], output: ['out'] }], []), /weights 'x' must be a constant/);
   });
 
-  test('k-bit export not importable', () => {
-    const bytes = exportOnnx(randomKbitNetwork(5), { format: 'qonnx' });
-    // The u row sum branches off the activations (MatMul and ReduceSum), which the chain walk rejects first.
-    assertFormatError(bytes, /feeds 2 nodes \(MatMul node '[^']+', ReduceSum node '[^']+'\)/);
+  test('k-bit export re-imports', () => {
+    // The u row sum that branches off beside the MatMul folds into the weight offset (see qonnx-kbit.test.ts for scores).
+    const network = randomKbitNetwork(5);
+    assert.equal(importOnnx(exportOnnx(network, { format: 'qonnx' })).layers.length, network.layers.length);
+  });
+
+  test('an Add of a non-constant that is not the row sum is rejected', () => {
+    const tail: OnnxNode[] = [{ name: 'mix', opType: 'Add', input: ['acc', 'acc'], output: ['out'] }];
+    assertFormatError(graphBytes('w', tail, [floats('w', [2, 2], [1, -1, 1, 1])]), /Add node 'mix': only a constant, or a scalar times the row sum/);
   });
 });
