@@ -4,7 +4,7 @@ import type { LanguageModel } from '../models/language-model.js';
 import { Random } from '../random.js';
 import { argmax } from '../training/metrics.js';
 
-/** How the packed recurrent cell's next-token predictions compare with the training graph's in inference mode. */
+/** Agreement between the packed recurrent cell's next-token predictions and the training graph's in inference mode. */
 export interface PackedLanguageModelCheck {
   positions: number;
   /** Fraction of positions where both graphs predict the same next token. */
