@@ -15,13 +15,7 @@ import { parseArgs } from 'node:util';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
-const { values } = parseArgs({
-  options: {
-    port: { type: 'string', default: '8080' },
-    'train-samples': { type: 'string', default: '2000' },
-    'test-samples': { type: 'string', default: '500' },
-  },
-});
+const { values } = parseFlags();
 const port = parseCount(values.port, '--port', 0);
 const trainSamples = parseCount(values['train-samples'], '--train-samples', 1);
 const testSamples = parseCount(values['test-samples'], '--test-samples', 1);
@@ -60,6 +54,22 @@ const ISOLATION_HEADERS = {
   'cross-origin-resource-policy': 'same-origin',
   'cache-control': 'no-store',
 };
+
+/** Reads the command-line flags; an unknown or malformed flag ends the process with one line and exit code 2. */
+function parseFlags() {
+  try {
+    return parseArgs({
+      options: {
+        port: { type: 'string', default: '8080' },
+        'train-samples': { type: 'string', default: '2000' },
+        'test-samples': { type: 'string', default: '500' },
+      },
+    });
+  } catch (error) {
+    console.error(`demos/serve.mjs: ${error.message}; the flags are --port N, --train-samples N and --test-samples N`);
+    process.exit(2);
+  }
+}
 
 function parseCount(text, flag, minimum) {
   const value = Number(text);

@@ -49,6 +49,9 @@ async function main(argv: string[]): Promise<number> {
 
 const argv = process.argv.slice(2);
 
+/** Commands with their own --help text. */
+const HELP_COMMANDS = ['train', 'eval', 'info', 'export', 'import'];
+
 main(argv).then(
   (code) => {
     process.exitCode = code;
@@ -58,8 +61,12 @@ main(argv).then(
     if (error instanceof QnnError || (error instanceof TypeError && 'code' in error && String(error.code).startsWith('ERR_PARSE_ARGS'))) {
       // Node's argument-parser messages run over several lines, so they are joined into one.
       const isParseError = error instanceof TypeError;
-      const hint = isParseError && (argv[0] === 'train' || argv[0] === 'eval' || argv[0] === 'info') ? `; see qnn ${argv[0]} --help` : '';
-      process.stderr.write(`qnn: ${error.message.replace(/\s*\n\s*/g, ' ')}${hint}\n`);
+      const isLanguageModel = argv[0] === 'train' && argv[argv.indexOf('--task') + 1] === 'lm';
+      const helpCommand = isLanguageModel ? 'train --task lm' : argv[0];
+      const hint = isParseError && HELP_COMMANDS.includes(argv[0]) ? `; see qnn ${helpCommand} --help` : '';
+      // Commands with a FILE argument get Node's advice on positionals that start with '-', which misleads after a typo.
+      const message = error.message.replace(/\. To specify a positional argument starting with a '-'.*$/s, '');
+      process.stderr.write(`qnn: ${message.replace(/\s*\n\s*/g, ' ')}${hint}\n`);
     } else {
       process.stderr.write(`qnn: unexpected error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
     }

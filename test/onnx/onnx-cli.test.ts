@@ -49,6 +49,13 @@ describe('qnn export and qnn import', () => {
     assert.ok(!(await readdir(dir)).includes('never.onnx'));
   });
 
+  test('misspelled flag names its help', async () => {
+    await assert.rejects(run(process.execPath, [CLI, 'export', MODEL_PATH, '--formt', 'onnx']), (error: { stderr: string }) => {
+      assert.equal(error.stderr, "qnn: Unknown option '--formt'; see qnn export --help\n");
+      return true;
+    });
+  });
+
   test('non-ONNX input rejected', async () => {
     const output = join(dir, 'never.qnn');
     await assert.rejects(run(process.execPath, [CLI, 'import', MODEL_PATH, '-o', output]), (error: { stderr: string }) => {
