@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 
@@ -12,6 +12,7 @@ import { Adam, exponentialDecay } from '../optimizers/adam.js';
 import { Bop } from '../optimizers/bop.js';
 import type { Optimizer } from '../optimizers/optimizer.js';
 import { ShiftAdaMax } from '../optimizers/shift-adamax.js';
+import { type Checkpoint, decodeCheckpoint } from '../training/checkpoint.js';
 import { type FitOptions, fit } from '../training/fit.js';
 import { fitWebGpu } from '../../gpu/training/fit-webgpu.js';
 import { classificationError, compareScores } from '../training/metrics.js';
@@ -278,8 +279,27 @@ function checkpointOptions(path: string | undefined, every: string | undefined, 
   if (every !== undefined && path === undefined) throw new QnnError('--checkpoint-every needs --checkpoint FILE to say where to save');
   const options: Pick<FitOptions, 'checkpoint' | 'resumeFrom'> = {};
   if (path !== undefined) options.checkpoint = { path: resolve(path), ...(every === undefined ? {} : { everyBatches: positiveInteger(every, 'checkpoint-every', 1) }) };
-  if (resume !== undefined) options.resumeFrom = resolve(resume);
+  if (resume !== undefined) options.resumeFrom = readResumeCheckpoint(resolve(resume));
   return options;
+}
+
+/**
+ * Reads and decodes the --resume file before any data is loaded, so a missing
+ * or damaged checkpoint fails at once, and logs where training will continue.
+ */
+function readResumeCheckpoint(path: string): Checkpoint {
+  let bytes: Uint8Array;
+  try {
+    bytes = readFileSync(path);
+  } catch (error) {
+    throw new QnnError(`--resume ${path}: reading the checkpoint failed (${error instanceof Error ? error.message : String(error)})`);
+  }
+
+  const checkpoint = decodeCheckpoint(bytes, path);
+  const position = checkpoint.position;
+  const where = position === null ? 'no data position stored' : `continuing at epoch ${position.epoch + 1}, batch ${position.batch + 1}`;
+  process.stderr.write(`resume: ${path}, ${where}\n`);
+  return checkpoint;
 }
 
 function createOptimizer(name: string, learningRate: number, bopGamma: number, bopThreshold: number): Optimizer {

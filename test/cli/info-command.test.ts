@@ -68,9 +68,19 @@ describe('qnn train --checkpoint and --resume', () => {
     assert.deepEqual(readFileSync(resumed), readFileSync(first));
     // The resumed run starts inside epoch 2, and its epoch loss still counts the batch run before the save.
     assert.doesNotMatch(stderr, /epoch 1\/2/);
+    assert.match(stderr, /resume: .*run\.ckpt, continuing at epoch 2, batch 2\n/);
     assert.equal(/epoch 2\/2: loss \S+/.exec(stderr)?.[0], /epoch 2\/2: loss \S+/.exec(firstRun.stderr)?.[0]);
     assert.equal((JSON.parse(stdout) as { epochs: number }).epochs, 2);
     assert.deepEqual(readdirSync(workDir).filter((name) => name.endsWith('.tmp')), []);
+  });
+
+  test('resume from missing file', async () => {
+    const missing = join(workDir, 'missing.ckpt');
+    await assert.rejects(qnn([...common, '--out', join(workDir, 'never.qnn'), '--resume', missing]), (error: { stderr: string }) => {
+      assert.match(error.stderr, /--resume .*missing\.ckpt: reading the checkpoint failed \(ENOENT/);
+      assert.doesNotMatch(error.stderr, /loaded MNIST/);
+      return true;
+    });
   });
 
   test('resume with other batch size', async () => {
