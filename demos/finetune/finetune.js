@@ -1,16 +1,16 @@
 /* global document, requestAnimationFrame, setTimeout, Blob */
-// Fine-tune demo: unpack the packed MNIST model into latent weights
-// (unpackNetwork), fine-tune it on labelled drawings plus MNIST replay
-// (fineTune), and compare the packed predictions before and after.
+// Fine-tune demo: the training worker unpacks the packed MNIST model into
+// latent weights (unpackNetwork) and fine-tunes it on labelled drawings plus
+// MNIST replay (fineTune), so the page stays responsive; the page compares the
+// packed predictions before and after.
 import {
   ReferenceBackend,
   accuracyOf,
   centerDigit,
+  createTrainingWorker,
   decodeQnnNetwork,
   encodeQnn,
-  fineTune,
   predictPacked,
-  unpackNetwork,
 } from '/dist/bundles/browser/qnn-sdk.js';
 
 import { addDigit, fetchBytes, fetchMnistSplit } from '../mnist-data.js';
@@ -21,6 +21,8 @@ const STROKE_WIDTH = 20;
 const element = (id) => document.getElementById(id);
 const status = element('status');
 const backend = new ReferenceBackend();
+// Fine-tuning runs in this worker (qnn-worker.js beside the bundle), off the main thread.
+const worker = createTrainingWorker();
 
 /** Labelled drawings, each 784 bytes centered like MNIST. */
 const drawings = [];
@@ -152,12 +154,11 @@ async function main() {
       const started = performance.now();
       const before = accuracyOf(predictPacked(pretrained, backend, images), labels);
       // Each run starts again from the pre-trained model, so runs with more drawings compare fairly.
-      const unpacked = unpackNetwork(pretrained);
-      const replay = { images: train.images.subarray(0, replayCount * 784), labels: train.labels.subarray(0, replayCount) };
+      const replay = { images: train.images.slice(0, replayCount * 784), labels: Uint8Array.from(train.labels.subarray(0, replayCount)) };
       // Each drawing counts as many times as it takes to weigh about a third of the replay set.
       const repeats = Math.max(1, Math.round(replayCount / 3 / drawings.length));
-      const { network } = fineTune(unpacked, images, labels, { epochs, seed: 1, replay, repeats, learningRate: 3e-3 });
-      tuned = network;
+      const { qnn } = await worker.fineTune({ qnn: encodeQnn(pretrained), images, labels, replay, epochs, seed: 1, repeats, learningRate: 3e-3 });
+      tuned = decodeQnnNetwork(qnn, 'fine-tuned model');
 
       const afterClasses = predictPacked(tuned, backend, images);
       const after = accuracyOf(afterClasses, labels);

@@ -4,7 +4,7 @@
  * promises and progress events.
  */
 import { QnnError } from '../errors.js';
-import type { BatchEvent, EpochEvent, PredictResponse, TrainConfig, TrainResult, WorkerMessage, WorkerRequest } from './protocol.js';
+import type { BatchEvent, EpochEvent, FineTuneRequest, FineTunedEvent, PredictResponse, TrainConfig, TrainResult, WorkerMessage, WorkerRequest } from './protocol.js';
 
 /** The Worker members the client uses; a Web Worker has them, and so does a test double. */
 export interface WorkerLike {
@@ -80,6 +80,17 @@ export class TrainingWorkerClient extends EventTarget {
     return this.#request({ type: 'predict', id: 0, samples, ...(qnn === undefined ? {} : { qnn }) }, []).then((message) => {
       const { scores, classes } = message as PredictResponse;
       return { scores, classes };
+    });
+  }
+
+  /**
+   * Fine-tunes the packed dense network in `request.qnn` in the worker (see
+   * FineTuneRequest); resolves to the fine-tuned model's .qnn bytes.
+   */
+  fineTune(request: Omit<FineTuneRequest, 'type' | 'id'>): Promise<{ qnn: Uint8Array; seconds: number }> {
+    return this.#request({ ...request, type: 'fine-tune', id: 0 }, []).then((message) => {
+      const { qnn, seconds } = message as FineTunedEvent;
+      return { qnn, seconds };
     });
   }
 

@@ -83,7 +83,26 @@ export interface PredictRequest {
   qnn?: Uint8Array;
 }
 
-export type WorkerRequest = TrainRequest | PredictRequest;
+/**
+ * Fine-tunes the packed dense network in `qnn` on labelled uint8 samples (one
+ * row per sample), optionally mixed with replayed samples of its training set,
+ * through unpackNetwork and fineTune; the fields after `labels` are fineTune's options.
+ */
+export interface FineTuneRequest {
+  type: 'fine-tune';
+  id: number;
+  qnn: Uint8Array;
+  images: Uint8Array;
+  labels: Uint8Array | Int32Array;
+  replay?: { images: Uint8Array; labels: Uint8Array | Int32Array };
+  epochs: number;
+  seed: number;
+  learningRate?: number;
+  repeats?: number;
+  trainFrom?: number;
+}
+
+export type WorkerRequest = TrainRequest | PredictRequest | FineTuneRequest;
 
 // ----- Replies: worker -> main thread -----
 
@@ -165,7 +184,16 @@ export interface WorkerErrorEvent {
   message: string;
 }
 
-export type WorkerMessage = BatchEvent | EpochEvent | DoneEvent | PredictResponse | WorkerErrorEvent;
+export interface FineTunedEvent {
+  type: 'fine-tuned';
+  id: number;
+  /** The fine-tuned packed model as .qnn file bytes. */
+  qnn: Uint8Array;
+  /** Seconds the fine-tuning took in the worker, compile included. */
+  seconds: number;
+}
+
+export type WorkerMessage = BatchEvent | EpochEvent | DoneEvent | PredictResponse | FineTunedEvent | WorkerErrorEvent;
 
 /** What createTrainingWorker's train() resolves to. */
 export interface TrainResult {

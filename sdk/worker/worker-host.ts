@@ -10,7 +10,10 @@ import { QnnError, ShapeError } from '../errors.js';
 import { decodeQnnNetwork } from '../format/qnn-decode.js';
 import { selectBackend } from '../backends/select-backend.js';
 import { argmax } from '../training/metrics.js';
-import type { PredictRequest, TrainRequest, WorkerMessage, WorkerRequest } from './protocol.js';
+import { encodeQnn } from '../format/qnn-encode.js';
+import { fineTune } from '../finetune/fine-tune.js';
+import { unpackNetwork } from '../finetune/unpack-network.js';
+import type { FineTuneRequest, PredictRequest, TrainRequest, WorkerMessage, WorkerRequest } from './protocol.js';
 import { runTrainJob } from './train-job.js';
 
 /** The side of a message channel that the worker sees. */
@@ -18,7 +21,7 @@ export interface WorkerPort {
   postMessage(message: WorkerMessage, transfer?: Transferable[]): void;
 }
 
-/** Serves train and predict requests on `port`; returns the handler for incoming messages. */
+/** Serves train, predict and fine-tune requests on `port`; returns the handler for incoming messages. */
 export function createWorkerHost(port: WorkerPort): (request: WorkerRequest) => Promise<void> {
   let lastModel: { network: PackedNetwork; cpu: Backend } | undefined;
   let predictBackend: Backend | undefined;
@@ -51,12 +54,28 @@ export function createWorkerHost(port: WorkerPort): (request: WorkerRequest) => 
     port.postMessage({ type: 'prediction', id: request.id, scores, classes: predicted }, [scores.buffer, predicted.buffer]);
   };
 
+  const fineTuneModel = (request: FineTuneRequest): void => {
+    const started = performance.now();
+    const unpacked = unpackNetwork(decodeQnnNetwork(request.qnn, 'fine-tune request qnn'));
+    const { network } = fineTune(unpacked, request.images, request.labels, {
+      epochs: request.epochs,
+      seed: request.seed,
+      ...(request.replay === undefined ? {} : { replay: request.replay }),
+      ...(request.learningRate === undefined ? {} : { learningRate: request.learningRate }),
+      ...(request.repeats === undefined ? {} : { repeats: request.repeats }),
+      ...(request.trainFrom === undefined ? {} : { trainFrom: request.trainFrom }),
+    });
+    const qnn = encodeQnn(network);
+    port.postMessage({ type: 'fine-tuned', id: request.id, qnn, seconds: (performance.now() - started) / 1000 }, [qnn.buffer]);
+  };
+
   return (request) => {
     queue = queue.then(async () => {
       try {
         if (request?.type === 'train') await train(request);
         else if (request?.type === 'predict') await predict(request);
-        else throw new QnnError(`the training worker got a message of unknown type '${String((request as { type?: unknown })?.type)}'; expected 'train' or 'predict'`);
+        else if (request?.type === 'fine-tune') fineTuneModel(request);
+        else throw new QnnError(`the training worker got a message of unknown type '${String((request as { type?: unknown })?.type)}'; expected 'train', 'predict' or 'fine-tune'`);
       } catch (error) {
         const failure = error instanceof Error ? error : new Error(String(error));
         port.postMessage({ type: 'error', id: typeof request?.id === 'number' ? request.id : -1, name: failure.name, message: failure.message });

@@ -4,7 +4,14 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
 
+import { readFile } from 'node:fs/promises';
+
+import { loadMnistTest } from '../../sdk/data/mnist.js';
 import { QnnError } from '../../sdk/errors.js';
+import { fineTune } from '../../sdk/finetune/fine-tune.js';
+import { unpackNetwork } from '../../sdk/finetune/unpack-network.js';
+import { decodeQnnNetwork } from '../../sdk/format/qnn-decode.js';
+import { encodeQnn } from '../../sdk/format/qnn-encode.js';
 import { TrainingWorkerClient, type WorkerLike } from '../../sdk/worker/client.js';
 import type { BatchEvent, EpochEvent, TrainConfig, WorkerRequest } from '../../sdk/worker/protocol.js';
 import { createWorkerHost } from '../../sdk/worker/worker-host.js';
@@ -114,4 +121,22 @@ test('host reports unknown message types', async () => {
   assert.equal(message.id, 7);
   assert.equal(message.name, 'QnnError');
   assert.match(message.message, /unknown type 'fit'/);
+});
+
+test('fine-tune request matches fineTune', async () => {
+  const modelBytes = new Uint8Array(await readFile(new URL('../../../pretrained/mnist-bnn.qnn', import.meta.url)));
+  const digits = await loadMnistTest({ testLimit: 8 });
+  const images = digits.images.slice(0, 6 * 784);
+  const labels = Int32Array.from(digits.labels.subarray(0, 6), (label) => (label + 1) % 10);
+  const replay = { images: digits.images.slice(6 * 784), labels: Int32Array.from(digits.labels.subarray(6, 8)) };
+  const { client } = connectedClient();
+
+  const tuned = await client.fineTune({ qnn: modelBytes, images, labels, replay, epochs: 2, seed: 4, repeats: 2 });
+
+  // The same call on this thread is the oracle: the worker adds transport, not arithmetic.
+  const direct = fineTune(unpackNetwork(decodeQnnNetwork(modelBytes)), images, labels, { epochs: 2, seed: 4, replay, repeats: 2 });
+  assert.deepEqual(tuned.qnn, encodeQnn(direct.network));
+  assert.notDeepEqual(tuned.qnn, modelBytes);
+  assert.ok(tuned.seconds > 0, `seconds ${tuned.seconds}`);
+  client.terminate();
 });
