@@ -60,14 +60,19 @@ export function checkConv2dOperands(kernel: string, shape: BinaryConv2dShape, op
   }
 }
 
+/** Convolution window fields the im2col walk reads; BinaryConv2dShape and the layers' ConvWindow both have them. */
+export type Im2colWindow = Omit<BinaryConv2dShape, 'outChannels' | 'padValue'>;
+
 /**
- * Calls visit(row, column, source) for every in-image tap of the im2col matrix:
- * C channels that sit at row `row`, columns column..column+C-1 of the matrix
- * and at flat NHWC index source..source+C-1 of the input. Padded taps are skipped.
+ * Calls visit(target, source, count) for every in-image tap of the im2col
+ * matrix: its `count` = C channels sit at flat index `target` of the matrix and
+ * at flat NHWC index `source` of the input, both contiguous. Padded taps are
+ * skipped. One call per tap rather than per element keeps the callback cost
+ * off the inner loop.
  */
-function forEachTap(shape: BinaryConv2dShape, visit: (target: number, source: number) => void): void {
-  const { batch, height, width, channels, kernelHeight, kernelWidth, strideHeight, strideWidth } = shape;
-  const { outHeight, outWidth, padTop, padLeft } = binaryConv2dGeometry(shape);
+export function forEachIm2colTap(window: Im2colWindow, visit: (target: number, source: number, count: number) => void): void {
+  const { batch, height, width, channels, kernelHeight, kernelWidth, strideHeight, strideWidth } = window;
+  const { outHeight, outWidth, padTop, padLeft } = binaryConv2dGeometry({ ...window, outChannels: 1, padValue: 0 });
   const columns = kernelHeight * kernelWidth * channels;
 
   for (let n = 0; n < batch; n++) {
@@ -78,9 +83,9 @@ function forEachTap(shape: BinaryConv2dShape, visit: (target: number, source: nu
           const y = oy * strideHeight - padTop + ky;
           if (y < 0 || y >= height) continue;
           for (let kx = 0; kx < kernelWidth; kx++) {
-            const column = ox * strideWidth - padLeft + kx;
-            if (column < 0 || column >= width) continue;
-            visit(row * columns + (ky * kernelWidth + kx) * channels, ((n * height + y) * width + column) * channels);
+            const x = ox * strideWidth - padLeft + kx;
+            if (x < 0 || x >= width) continue;
+            visit(row * columns + (ky * kernelWidth + kx) * channels, ((n * height + y) * width + x) * channels, channels);
           }
         }
       }
@@ -93,7 +98,7 @@ export function im2colReference(x: Float32Array, shape: BinaryConv2dShape): Floa
   const { rows, columns } = im2colSize(shape);
   const cols = new Float32Array(rows * columns).fill(shape.padValue);
   const channels = shape.channels;
-  forEachTap(shape, (target, source) => {
+  forEachIm2colTap(shape, (target, source) => {
     for (let c = 0; c < channels; c++) cols[target + c] = x[source + c];
   });
   return cols;
@@ -103,7 +108,7 @@ export function im2colReference(x: Float32Array, shape: BinaryConv2dShape): Floa
 export function col2imReference(dcols: Float32Array, shape: BinaryConv2dShape): Float32Array {
   const dx = new Float32Array(shape.batch * shape.height * shape.width * shape.channels);
   const channels = shape.channels;
-  forEachTap(shape, (target, source) => {
+  forEachIm2colTap(shape, (target, source) => {
     for (let c = 0; c < channels; c++) dx[source + c] += dcols[target + c];
   });
   return dx;

@@ -8,6 +8,7 @@
 import { getBackend } from '../backends/active-backend.js';
 import type { Backend, BinaryConv2dShape } from '../backends/backend.js';
 import { type Conv2dGeometry, binaryConv2dGeometry } from '../backends/reference-conv.js';
+import { forEachIm2colTap } from '../backends/reference-train.js';
 import { Tensor } from '../tensor/tensor.js';
 
 /** Geometry of a convolution window over NHWC input, in the terms of the packed kernels so both graphs pad alike. */
@@ -29,37 +30,8 @@ export function convGeometry(window: ConvWindow): Conv2dGeometry {
   return binaryConv2dGeometry(shape);
 }
 
-/**
- * Calls visit(target, source, count) for every in-image tap of the im2col
- * matrix: its `count` = C channels sit at flat index `target` of the matrix and
- * at flat NHWC index `source` of the input, both contiguous. Padded taps are
- * skipped. One call per tap rather than per element keeps the callback cost
- * off the inner loop.
- */
-export function forEachIm2colTap(window: ConvWindow, visit: (target: number, source: number, count: number) => void): void {
-  const { batch, height, width, channels, kernelHeight, kernelWidth, strideHeight, strideWidth } = window;
-  const { outHeight, outWidth, padTop, padLeft } = convGeometry(window);
-  const columns = kernelHeight * kernelWidth * channels;
-
-  for (let n = 0; n < batch; n++) {
-    for (let oy = 0; oy < outHeight; oy++) {
-      for (let ox = 0; ox < outWidth; ox++) {
-        const row = (n * outHeight + oy) * outWidth + ox;
-        for (let ky = 0; ky < kernelHeight; ky++) {
-          const y = oy * strideHeight - padTop + ky;
-          if (y < 0 || y >= height) continue;
-          for (let kx = 0; kx < kernelWidth; kx++) {
-            const x = ox * strideWidth - padLeft + kx;
-            if (x < 0 || x >= width) continue;
-            const column = (ky * kernelWidth + kx) * channels;
-            const source = ((n * height + y) * width + x) * channels;
-            visit(row * columns + column, source, channels);
-          }
-        }
-      }
-    }
-  }
-}
+// The tap walk is shared with the reference training kernels, so both graphs visit taps alike.
+export { forEachIm2colTap };
 
 /** im2col of x [N, H, W, C] with padded taps set to padValue; the backward pass sums column gradients back into x (col2im). */
 export function im2col(x: Tensor, window: ConvWindow, padValue: number): Tensor {

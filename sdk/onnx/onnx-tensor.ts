@@ -36,7 +36,9 @@ export function decodeTensor(tensor: OnnxTensor, source: string): ConstTensor {
 
   const type = tensor.dataType ?? 0;
   const raw = tensor.rawData;
-  const width = type === TensorDataType.FLOAT || type === TensorDataType.INT32 ? 4 : type === TensorDataType.DOUBLE || type === TensorDataType.INT64 ? 8 : 0;
+  let width = 0;
+  if (type === TensorDataType.FLOAT || type === TensorDataType.INT32) width = 4;
+  else if (type === TensorDataType.DOUBLE || type === TensorDataType.INT64) width = 8;
   if (width === 0) throw new FileFormatError(`${what} has data type ${type}; the importer reads float (1), double (11), int32 (6) and int64 (7)`, source);
 
   if (raw !== undefined && raw.length > 0) {
@@ -54,7 +56,11 @@ export function decodeTensor(tensor: OnnxTensor, source: string): ConstTensor {
     return { dims: [...dims], data };
   }
 
-  const values = type === TensorDataType.FLOAT ? tensor.floatData : type === TensorDataType.INT32 ? tensor.int32Data : type === TensorDataType.DOUBLE ? tensor.doubleData : tensor.int64Data;
+  let values: ArrayLike<number | bigint | { toString(): string }> | null | undefined;
+  if (type === TensorDataType.FLOAT) values = tensor.floatData;
+  else if (type === TensorDataType.INT32) values = tensor.int32Data;
+  else if (type === TensorDataType.DOUBLE) values = tensor.doubleData;
+  else values = tensor.int64Data;
   const found = values?.length ?? 0;
   if (found !== count) throw new FileFormatError(`${what} has ${found} values, expected ${count} for dims [${dims.join(', ')}]`, source);
   const data = new Float64Array(count);

@@ -73,7 +73,7 @@ export interface TrainRequest {
 }
 
 /**
- * Runs a packed model on uint8 samples. `qnn` holds .qnn file bytes; absent,
+ * Runs a packed model on uint8 samples. `qnn` contains .qnn file bytes; absent,
  * the worker uses the model of its last finished training run.
  */
 export interface PredictRequest {
@@ -195,7 +195,7 @@ export interface FineTunedEvent {
 
 export type WorkerMessage = BatchEvent | EpochEvent | DoneEvent | PredictResponse | FineTunedEvent | WorkerErrorEvent;
 
-/** What createTrainingWorker's train() resolves to. */
+/** Result of a TrainingWorkerClient's train(). */
 export interface TrainResult {
   qnn: Uint8Array;
   report: TrainReport;
