@@ -1,5 +1,4 @@
 import { QnnError } from '../errors.js';
-import type { Dense } from '../layers/dense.js';
 import { type Quantizer, type QuantizerSpec, isBinaryQuantizer } from '../quantizers/quantizer-spec.js';
 import { roundHalfToEven } from '../quantizers/rounding.js';
 import type { PackedKbitInputKind } from './graph.js';
@@ -24,6 +23,13 @@ export interface KernelCoding {
   bits: number;
   offset: number;
   scale: number;
+}
+
+/** The parts of a Dense or QuantConv2D layer that its integer operand forms depend on. */
+export interface QuantizedLayer {
+  name: string;
+  kernelQuantizer: Quantizer;
+  inputQuantizer: Quantizer;
 }
 
 /** A linear quantizer spec with its step filled in. */
@@ -51,17 +57,17 @@ export function linearCode(v: number, spec: LinearSpec): number {
  * Returns the integer form of the layer's kernel. A binarizer gives w = w' = ±1.
  * A linear code c gives w' = 2c + 1, so w = c * step = (w' - 1) * step / 2.
  */
-export function kernelCoding(dense: Dense): KernelCoding {
-  if (isBinaryQuantizer(dense.kernelQuantizer)) return { bits: 1, offset: 0, scale: 1 };
+export function kernelCoding(layer: QuantizedLayer): KernelCoding {
+  if (isBinaryQuantizer(layer.kernelQuantizer)) return { bits: 1, offset: 0, scale: 1 };
 
-  const spec = linearSpec(dense.kernelQuantizer);
+  const spec = linearSpec(layer.kernelQuantizer);
   if (spec === null) {
     throw new QnnError(
-      `cannot compile layer '${dense.name}': kernelQuantizer ${describeQuantizer(dense.kernelQuantizer)} is not supported by the packed engine; ` +
+      `cannot compile layer '${layer.name}': kernelQuantizer ${describeQuantizer(layer.kernelQuantizer)} is not supported by the packed engine; ` +
         "use 'ste_sign', 'stochastic_binary' or { kind: 'linear', bits }",
     );
   }
-  checkPowerOfTwoStep(dense.name, 'kernelQuantizer', spec.step);
+  checkPowerOfTwoStep(layer.name, 'kernelQuantizer', spec.step);
   return { bits: spec.bits, offset: -1, scale: spec.step / 2 };
 }
 
@@ -69,11 +75,11 @@ export function kernelCoding(dense: Dense): KernelCoding {
  * Returns the integer form of the layer's input. The uint8 model input is u itself;
  * a sign x is 2u - 1 with u = 1 for +1; a linear code c is u - 2^(bits-1).
  */
-export function inputCoding(dense: Dense, first: boolean, inputScale: number): InputCoding {
-  const quantizer = dense.inputQuantizer;
+export function inputCoding(layer: QuantizedLayer, first: boolean, inputScale: number): InputCoding {
+  const quantizer = layer.inputQuantizer;
   if (first) {
     if (quantizer !== null) {
-      throw new QnnError(`cannot compile layer '${dense.name}': the first layer must take the uint8 input unquantized (inputQuantizer: null)`);
+      throw new QnnError(`cannot compile layer '${layer.name}': the first layer must take the uint8 input unquantized (inputQuantizer: null)`);
     }
     return { kind: 'uint8', bits: 8, multiplier: 1, offset: 0, scale: inputScale };
   }
@@ -82,11 +88,11 @@ export function inputCoding(dense: Dense, first: boolean, inputScale: number): I
   const spec = linearSpec(quantizer);
   if (spec === null) {
     throw new QnnError(
-      `cannot compile layer '${dense.name}': inputQuantizer ${describeQuantizer(quantizer)} is not supported by the packed engine; ` +
+      `cannot compile layer '${layer.name}': inputQuantizer ${describeQuantizer(quantizer)} is not supported by the packed engine; ` +
         "use 'ste_sign', 'stochastic_binary' or { kind: 'linear', bits }",
     );
   }
-  checkPowerOfTwoStep(dense.name, 'inputQuantizer', spec.step);
+  checkPowerOfTwoStep(layer.name, 'inputQuantizer', spec.step);
   return { kind: 'codes', bits: spec.bits, multiplier: 1, offset: -(2 ** (spec.bits - 1)), scale: spec.step };
 }
 
@@ -102,8 +108,8 @@ function checkPowerOfTwoStep(layer: string, field: string, step: number): void {
 }
 
 /** Returns the odd weight w' of one latent weight, as the training graph quantizes it. */
-export function oddWeight(latent: number, dense: Dense): number {
-  const spec = linearSpec(dense.kernelQuantizer);
+export function oddWeight(latent: number, layer: QuantizedLayer): number {
+  const spec = linearSpec(layer.kernelQuantizer);
   if (spec === null) return latent < 0 ? -1 : 1;
   return 2 * linearCode(latent, spec) + 1;
 }
