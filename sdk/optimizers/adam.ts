@@ -44,11 +44,14 @@ export class Adam implements Optimizer {
       const weights = value.data as Float32Array;
       const rate = (this.learningRate * parameter.learningRateScale) / correction1;
       const { beta1, beta2, epsilon } = this;
+      const oneMinusBeta1 = 1 - beta1;
+      const oneMinusBeta2 = 1 - beta2;
+      const count = weights.length;
 
-      for (let i = 0; i < weights.length; i++) {
+      for (let i = 0; i < count; i++) {
         const g = grad[i];
-        const mi = beta1 * m[i] + (1 - beta1) * g;
-        const vi = beta2 * v[i] + (1 - beta2) * g * g;
+        const mi = beta1 * m[i] + oneMinusBeta1 * g;
+        const vi = beta2 * v[i] + oneMinusBeta2 * g * g;
         m[i] = mi;
         v[i] = vi;
         weights[i] -= (rate * mi) / (Math.sqrt(vi / correction2) + epsilon);

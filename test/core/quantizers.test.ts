@@ -68,6 +68,21 @@ describe('steSign', () => {
     assert.deepEqual(grad, [0.25, -2, 1.5, 0]);
   });
 
+  test('straight-through gradient when every input is inside the clip range adds to an existing gradient', () => {
+    // All |x| <= 1 takes the whole-gradient path; a second use of x must add, not replace.
+    const x = new Tensor(Float32Array.of(-1, -0.25, 0, 0.5, 1), [5], true);
+    steSign(x).backward(Float32Array.of(0.5, -1, 2, 3, -4));
+    steSign(x).backward(Float32Array.of(1, 1, 1, 1, 1));
+
+    assert.deepEqual(Array.from(x.grad!), [1.5, 0, 3, 4, -3]);
+  });
+
+  test('straight-through gradient of a NaN input is masked, not passed whole', () => {
+    const grad = gradientThrough((x) => steSign(x), [0.5, Number.NaN], [2, 3]);
+
+    assert.deepEqual(grad, [2, 0]);
+  });
+
   test('steSign with custom clip', () => {
     const grad = gradientThrough((x) => steSign(x, 0.5), [-0.6, -0.5, 0.4, 0.5, 0.6], [1, 1, 1, 1, 1]);
 
