@@ -13,6 +13,8 @@ export interface PresetDefaults {
   finalLearningRate: number;
   dropout: number;
   loss: LossName;
+  /** Worker threads for the WASM kernels when --threads is not given; the MLP presets take 1. */
+  threads?: number | 'auto';
 }
 
 export interface ModelOptions {
@@ -113,7 +115,7 @@ function paperConvNet(
     name,
     usesHidden: false,
     dataset,
-    defaults: { ...MLP_DEFAULTS, hidden: [units, units], batchSize: 50, learningRate: 0.001, loss: 'squared_hinge', ...schedule },
+    defaults: { ...MLP_DEFAULTS, hidden: [units, units], batchSize: 50, learningRate: 0.001, loss: 'squared_hinge', threads: 'auto', ...schedule },
     architecture: (o) => `${o.sampleShape.join('x')}-${widths.map((w, i) => `${w}C3${i % 2 === 1 ? '-MP2' : ''}`).join('-')}-${units}-${units}-${o.classes}`,
     build: (o) =>
       binaryConvNet({
@@ -137,7 +139,8 @@ function mnistConvNet(
     name,
     usesHidden: false,
     dataset: 'mnist',
-    defaults: { ...MLP_DEFAULTS, hidden: [units], ...schedule },
+    // A ConvNet spends most of its time in GEMMs that split across threads, so it takes every core unless told otherwise.
+    defaults: { ...MLP_DEFAULTS, hidden: [units], threads: 'auto', ...schedule },
     architecture: (o) => `${o.sampleShape.join('x')}-32C3-MP2-64C3-MP2-${units}-${o.classes}`,
     build: (o) =>
       binaryConvNet({

@@ -69,7 +69,8 @@ Options:
   --bop-threshold R      Bop's flip threshold tau (default ${TRAIN_DEFAULTS.bopThreshold})
   --backend NAME         auto, webgpu, wasm, wasm-simd, wasm-scalar or reference (default auto; auto
                          takes a hardware WebGPU adapter when there is one, else WASM)
-  --threads N            worker threads for the WASM kernels, a number or 'auto' (default 1)
+  --threads N            worker threads for the WASM kernels, a number or 'auto' (default 1; 'auto',
+                         one per core up to 8, for the ConvNet presets)
   --seed N               seed of initialization, data order and dropout (default ${TRAIN_DEFAULTS.seed})
   --train-limit N        use only the first N training images
   --test-limit N         use only the first N test images
@@ -157,7 +158,8 @@ export async function trainCommand(argv: string[]): Promise<void> {
   const jobStarted = performance.now();
 
   checkWritableOutput(modelPath);
-  const backends = await selectBackends(values.backend, { threads: threadCount(values.threads, 'threads'), log });
+  const threads = values.threads === undefined ? (defaults.threads ?? 1) : threadCount(values.threads, 'threads');
+  const backends = await selectBackends(values.backend, { threads, log });
   setBackend(backends.cpu);
   const data = await loadImageDataset(datasetName, values['data-dir'], trainLimit, testLimit);
   const features = data.sampleShape.reduce((a, b) => a * b, 1);

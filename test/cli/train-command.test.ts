@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -67,6 +67,20 @@ describe('qnn train with two threads', () => {
     assert.equal(twoThreads.backend, 'wasm-simd-2t');
     assert.equal(twoThreads.testError, oneThread.testError);
     assert.deepEqual(readFileSync(join(workDir, 'two-threads.qnn')), readFileSync(join(workDir, 'one-thread.qnn')));
+  });
+});
+
+describe('qnn train threads of a ConvNet preset', () => {
+  test('defaults to one thread per core', async () => {
+    const args = ['train', '--preset', 'fast-mnist-convnet', '--backend', 'wasm', '--epochs', '1', '--train-limit', '100', '--test-limit', '20', '--json'];
+    const preset = JSON.parse((await qnn([...args, '--out', join(workDir, 'convnet-auto.qnn')])).stdout) as Record<string, unknown>;
+    const explicit = JSON.parse((await qnn([...args, '--threads', '1', '--out', join(workDir, 'convnet-one.qnn')])).stdout) as Record<string, unknown>;
+
+    // 'auto' is the core count capped at 8; a one-core machine keeps the plain backend name.
+    const cores = Math.min(availableParallelism(), 8);
+    assert.equal(preset.backend, cores === 1 ? 'wasm-simd' : `wasm-simd-${cores}t`);
+    assert.equal(explicit.backend, 'wasm-simd');
+    assert.equal(preset.testError, explicit.testError);
   });
 });
 
