@@ -136,3 +136,4 @@ export type { ImportOnnxOptions } from './onnx/import-onnx.js';
 export type { BatchNormBackwardResult, BatchNormForwardResult, TrainingKernel } from './backends/backend.js';
 export { runPackedLanguageModelAsync } from './compile/run-recurrent.js';
 export { encodeBinaryGemm } from '../gpu/kernels/binary-gemm.js';
+export type { PackedConv2dKbitLayer, PackedGlobalAveragePool2dLayer, FloatOutput, GlobalPoolOutput } from './compile/graph.js';

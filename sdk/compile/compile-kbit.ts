@@ -1,12 +1,15 @@
-import { wordsPerRow } from '../backends/backend.js';
 import { QnnError } from '../errors.js';
 import type { BatchNorm } from '../layers/batch-norm.js';
 import type { Dense } from '../layers/dense.js';
 import type { Quantizer } from '../quantizers/quantizer-spec.js';
+import type { Tensor } from '../tensor/tensor.js';
 import { foldLevelThresholds } from './fold-levels.js';
 import { foldThresholds } from './fold-threshold.js';
 import type { CodeOutput, DenseEpilogue, PackedDenseKbitLayer, ScoreOutput, SignOutput } from './graph.js';
-import { type InputCoding, type KernelCoding, inputCoding, kernelCoding, linearSpec, oddWeight } from './kbit-operands.js';
+import { layerInputCoding, nextLayerCodeMap } from './input-codes.js';
+import type { InputCoding, KernelCoding } from './kbit-operands.js';
+import { codeKernel } from './kernel-codes.js';
+import { packOddWeightPlanes } from './pack-odd-weights.js';
 
 /** Largest accumulator magnitude for which the training graph's float32 sums are exact integers times the unit. */
 const MAX_EXACT_ACCUMULATOR = 2 ** 24;
@@ -17,15 +20,24 @@ export interface KbitBlockContext {
   last: boolean;
   /** Real value of one unit of the uint8 model input. */
   inputScale: number;
-  /** Kind of the block before this one, or null for the first block. */
-  previousKind: 'dense' | 'conv2d' | 'flatten' | null;
+  /** True when the packed layer before this one emits k-bit codes (a k-bit dense or conv layer, or a global pool). */
+  previousEmitsCodes: boolean;
   /** Input quantizer of the next dense layer, or undefined when the next block is not dense or this is the last. */
   nextInputQuantizer: Quantizer | undefined;
 }
 
-/** True when a dense block needs the k-bit path: a linear kernel, a linear input or a linear next-layer input. */
+/**
+ * True when a dense block needs the k-bit path: a k-bit spec (linear, ternary,
+ * log or DoReFa) as its kernel quantizer, its input quantizer or the next
+ * layer's input quantizer. Binarized blocks keep the 'dense' layer.
+ */
 export function needsKbitPath(dense: Dense, nextInputQuantizer: Quantizer | undefined): boolean {
-  return linearSpec(dense.kernelQuantizer) !== null || linearSpec(dense.inputQuantizer) !== null || linearSpec(nextInputQuantizer ?? null) !== null;
+  return isKbitSpec(dense.kernelQuantizer) || isKbitSpec(dense.inputQuantizer) || isKbitSpec(nextInputQuantizer ?? null);
+}
+
+/** True for a k-bit spec (linear, ternary, log or DoReFa), false for a binarizer or float. */
+export function isKbitSpec(quantizer: Quantizer): boolean {
+  return quantizer !== null && typeof quantizer === 'object';
 }
 
 /**
@@ -39,12 +51,12 @@ export function needsKbitPath(dense: Dense, nextInputQuantizer: Quantizer | unde
  * unit's sum of w'. Its real value is acc * inputScale * weightScale, which the epilogue applies.
  */
 export function compileKbitDenseBlock(dense: Dense, batchNorm: BatchNorm | null, context: KbitBlockContext): PackedDenseKbitLayer {
-  const input = inputCoding(dense, context.first, context.inputScale);
-  if (input.kind === 'codes' && context.previousKind !== 'dense') {
-    // Limitation: only dense layers output k-bit codes; convolution layers still output signs.
-    throw new QnnError(`cannot compile layer '${dense.name}': a linear inputQuantizer needs a Dense layer before it, found a ${context.previousKind} layer`);
+  const input = layerInputCoding(dense, context.first, context.inputScale);
+  if (input.kind === 'codes' && !context.previousEmitsCodes) {
+    const kind = (dense.inputQuantizer as { kind: string }).kind;
+    throw new QnnError(`cannot compile layer '${dense.name}': a ${kind} inputQuantizer needs a layer before it that emits k-bit codes, and the layer before it does not`);
   }
-  const kernel = kernelCoding(dense);
+  const { coding: kernel, oddWeights } = codeKernel(dense);
   const inputs = dense.inputs;
   const units = dense.units;
 
@@ -56,15 +68,11 @@ export function compileKbitDenseBlock(dense: Dense, batchNorm: BatchNorm | null,
     );
   }
 
-  const { weights, weightSums } = packWeightPlanes(dense, kernel.bits);
-  const correction = Int32Array.from(weightSums, (sum) => input.offset * (sum + kernel.offset * inputs));
-  const affine = batchNorm?.inferenceAffine() ?? null;
-  const epilogue: DenseEpilogue = {
-    inputScale: input.scale * kernel.scale,
-    bias: dense.bias === null ? null : Float32Array.from(dense.bias.data),
-    scale: affine?.scale ?? null,
-    shift: affine?.shift ?? null,
-  };
+  // NOTE: a DoReFa scale 1/(2^bits - 1) (bits >= 2) is not a power of two, so the training graph rounds each
+  // quantized weight and activation to float32 and its scores can differ from the exact integer sum here in the
+  // last bits, and a code or sign at a threshold can flip. A DoReFa 1-bit kernel (scale mean|W|) matches exactly
+  // only a training graph that sums in float64, as the reference backend does. docs/results.md has the measurements.
+  const { weights, correction, epilogue } = integerOperands(oddWeights, inputs, units, input, kernel, dense.bias, batchNorm);
 
   return {
     kind: 'dense-kbit',
@@ -81,43 +89,43 @@ export function compileKbitDenseBlock(dense: Dense, batchNorm: BatchNorm | null,
   };
 }
 
+/**
+ * Returns the packed sign planes of the odd weights, the per-unit correction q (W_unit + t K) and
+ * the float32 epilogue (the real value of one accumulator unit, bias, batch norm) that the dense and
+ * convolution k-bit layers share.
+ */
+export function integerOperands(
+  oddWeights: Int32Array,
+  reduction: number,
+  units: number,
+  input: InputCoding,
+  kernel: KernelCoding,
+  bias: Tensor | null,
+  batchNorm: BatchNorm | null,
+): { weights: Uint32Array; correction: Int32Array; epilogue: DenseEpilogue } {
+  const { weights, weightSums } = packOddWeightPlanes(oddWeights, reduction, units, kernel.bits);
+  const correction = Int32Array.from(weightSums, (sum) => input.offset * (sum + kernel.offset * reduction));
+
+  const affine = batchNorm?.inferenceAffine() ?? null;
+  const epilogue: DenseEpilogue = {
+    inputScale: input.scale * kernel.scale,
+    bias: bias === null ? null : Float32Array.from(bias.data),
+    scale: affine?.scale ?? null,
+    shift: affine?.shift ?? null,
+  };
+  return { weights, correction, epilogue };
+}
+
 function compileOutput(dense: Dense, epilogue: DenseEpilogue, bound: number, context: KbitBlockContext): SignOutput | CodeOutput | ScoreOutput {
   if (context.last) return { kind: 'scores', epilogue };
 
-  const next = linearSpec(context.nextInputQuantizer ?? null);
+  const next = nextLayerCodeMap(context.nextInputQuantizer, dense.name);
   if (next === null) return { kind: 'signs', ...foldThresholds(epilogue, dense.units, -bound, bound) };
   return { kind: 'codes', bits: next.bits, ...foldLevelThresholds(epilogue, dense.units, -bound, bound, next) };
 }
 
 /** Largest |acc| over all inputs: K * max|x| * max|w' + t|, in accumulator units. */
 function accumulatorBound(inputs: number, input: InputCoding, kernel: KernelCoding): number {
-  const maxInput = Math.max(Math.abs(input.offset), Math.abs(input.multiplier * (2 ** input.bits - 1) + input.offset));
-  const maxWeight = 2 ** kernel.bits - 1 + Math.abs(kernel.offset);
-  return inputs * maxInput * maxWeight;
-}
-
-/**
- * Packs the odd weights w' of a [inputs, units] latent kernel as sign planes
- * [units, bits, ceil(inputs / 32)]. With v = (w' + 2^bits - 1) / 2 in [0, 2^bits),
- * w' = sum_j 2^j (2 v_j - 1), so plane j stores -1 (bit 1) where bit j of v is 0.
- */
-function packWeightPlanes(dense: Dense, bits: number): { weights: Uint32Array; weightSums: Float64Array } {
-  const inputs = dense.inputs;
-  const units = dense.units;
-  const words = wordsPerRow(inputs);
-  const weights = new Uint32Array(units * bits * words);
-  const weightSums = new Float64Array(units);
-  const bias = 2 ** bits - 1;
-
-  for (let i = 0; i < inputs; i++) {
-    for (let u = 0; u < units; u++) {
-      const odd = oddWeight(dense.kernel.data[i * units + u], dense);
-      weightSums[u] += odd;
-      const level = (odd + bias) / 2;
-      for (let plane = 0; plane < bits; plane++) {
-        if (((level >>> plane) & 1) === 0) weights[(u * bits + plane) * words + (i >>> 5)] |= 1 << (i & 31);
-      }
-    }
-  }
-  return { weights, weightSums };
+  const maxInput = Math.max(Math.abs(input.offset), Math.abs(input.multiplier * input.maxCode + input.offset));
+  return inputs * maxInput * kernel.maxWeight;
 }

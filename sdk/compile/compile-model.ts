@@ -4,6 +4,7 @@ import { BatchNorm } from '../layers/batch-norm.js';
 import { Dense } from '../layers/dense.js';
 import { Dropout } from '../layers/dropout.js';
 import { Flatten } from '../layers/flatten.js';
+import { GlobalAveragePooling2D } from '../layers/global-average-pooling2d.js';
 import type { Layer } from '../layers/layer.js';
 import { MaxPool2D } from '../layers/max-pool2d.js';
 import { QuantConv2D } from '../layers/quant-conv2d.js';
@@ -12,9 +13,13 @@ import { PackedTensor } from '../tensor/packed-tensor.js';
 import { Tensor } from '../tensor/tensor.js';
 import { checkBinarizedLayer } from './check-binarized.js';
 import { type ConvBlock, compileConvBlock } from './compile-conv.js';
-import { compileKbitDenseBlock, needsKbitPath } from './compile-kbit.js';
+import { compileConvKbitBlock, type ConvBlockTarget } from './compile-conv-kbit.js';
+import { compileKbitDenseBlock, isKbitSpec, needsKbitPath } from './compile-kbit.js';
 import { foldThresholds } from './fold-threshold.js';
-import { type DenseEpilogue, type PackedDenseLayer, type PackedLayer, type PackedModel, type PackedNetwork, isPackedModel } from './graph.js';
+import { describeQuantizer, linearSpec } from './kbit-operands.js';
+import { nextLayerCodeMap } from './input-codes.js';
+import { type Quantizer, isBinaryQuantizer } from '../quantizers/quantizer-spec.js';
+import { type DenseEpilogue, type PackedDenseLayer, type PackedGlobalAveragePool2dLayer, type PackedLayer, type PackedModel, type PackedNetwork, isPackedModel } from './graph.js';
 
 export interface CompileOptions {
   /**
@@ -38,7 +43,11 @@ export interface CompileOptions {
  * layer binarizes its input, and the last layer is a Dense score layer.
  * Dense layers may instead use linear k-bit kernels and linear k-bit inputs
  * (bits 1..8, power-of-two steps): such a block compiles to a 'dense-kbit'
- * layer (compile-kbit.ts), and a linear input must follow a Dense layer.
+ * layer (compile-kbit.ts). QuantConv2D blocks may too, and compile to a
+ * 'conv2d-kbit' layer (compile-conv-kbit.ts), as does a binary conv block whose
+ * next layer takes k-bit codes or that feeds GlobalAveragePooling2D. A
+ * GlobalAveragePooling2D between the last conv block and a Dense layer compiles
+ * to a 'globalAveragePool2d' layer that applies the Dense layer's input quantizer.
  * Anything else throws, naming the layer, instead of compiling to something
  * that computes otherwise.
  */
@@ -58,16 +67,22 @@ export function compileNetwork(model: Sequential, options: CompileOptions = {}):
       layers.push({ kind: 'flatten', height, width, channels });
       return;
     }
+    if (block.kind === 'globalPool') {
+      layers.push(compileGlobalPool(block, blocks[index - 1], blocks[index + 1]));
+      return;
+    }
     if (block.kind === 'conv2d') {
       if (last) throw new QnnError(`cannot compile layer '${block.conv.name}': the last layer must be a Dense score layer`);
-      layers.push(...compileConvBlock(block, first, inputScale));
+      const target = convTarget(block, blocks.slice(index + 1));
+      if (needsConvKbitPath(block, target)) layers.push(compileConvKbitBlock(block, first, inputScale, target));
+      else layers.push(...compileConvBlock(block, first, inputScale));
       return;
     }
     const next = blocks[index + 1];
     const nextInputQuantizer = next?.kind === 'dense' ? next.dense.inputQuantizer : undefined;
     if (needsKbitPath(block.dense, nextInputQuantizer)) {
-      const previousKind = index === 0 ? null : blocks[index - 1].kind;
-      layers.push(compileKbitDenseBlock(block.dense, block.batchNorm, { first, last, inputScale, previousKind, nextInputQuantizer }));
+      const previousEmits = previousEmitsCodes(layers);
+      layers.push(compileKbitDenseBlock(block.dense, block.batchNorm, { first, last, inputScale, previousEmitsCodes: previousEmits, nextInputQuantizer }));
       return;
     }
     layers.push(compileDenseBlock(block, first, last, inputScale));
@@ -123,11 +138,80 @@ interface FlattenBlock {
   flatten: Flatten;
 }
 
-type Block = DenseBlock | ConvBlock | FlattenBlock;
+interface GlobalPoolBlock {
+  kind: 'globalPool';
+  pool: GlobalAveragePooling2D;
+}
+
+type Block = DenseBlock | ConvBlock | FlattenBlock | GlobalPoolBlock;
+
+/**
+ * Returns what the layer after a conv block takes: the float values for GlobalAveragePooling2D,
+ * else what the input quantizer of the next conv, or of the Dense layer after Flatten, reads
+ * (k-bit codes for a k-bit spec, signs for a binarizer).
+ */
+function convTarget(block: ConvBlock, rest: Block[]): ConvBlockTarget {
+  const next = rest[0];
+  if (next?.kind === 'globalPool') return { kind: 'floats' };
+
+  const consumer = next?.kind === 'flatten' ? rest[1] : next;
+  let quantizer: Quantizer = null;
+  let name = block.conv.name;
+  if (consumer?.kind === 'conv2d') {
+    quantizer = consumer.conv.inputQuantizer;
+    name = consumer.conv.name;
+  } else if (consumer?.kind === 'dense') {
+    quantizer = consumer.dense.inputQuantizer;
+    name = consumer.dense.name;
+  }
+
+  const codes = nextLayerCodeMap(quantizer, block.conv.name);
+  if (codes !== null) return { kind: 'codes', codes };
+  if (quantizer === null && consumer !== undefined) {
+    throw new QnnError(`cannot compile layer '${name}': a layer after a convolution must quantize its input (inputQuantizer 'ste_sign' or a k-bit spec)`);
+  }
+  return { kind: 'signs' };
+}
+
+/** True when a conv block needs 'conv2d-kbit': a k-bit kernel or input, or an output other than signs. */
+function needsConvKbitPath(block: ConvBlock, target: ConvBlockTarget): boolean {
+  return target.kind !== 'signs' || isKbitSpec(block.conv.kernelQuantizer) || isKbitSpec(block.conv.inputQuantizer);
+}
+
+/** True when the last packed layer so far emits k-bit codes. */
+function previousEmitsCodes(layers: PackedLayer[]): boolean {
+  for (let i = layers.length - 1; i >= 0; i--) {
+    const layer = layers[i];
+    if (layer.kind === 'flatten') continue;
+    if (layer.kind === 'globalAveragePool2d' || layer.kind === 'conv2d-kbit' || layer.kind === 'dense-kbit') return layer.output.kind === 'codes';
+    return false;
+  }
+  return false;
+}
+
+/**
+ * Compiles GlobalAveragePooling2D between a conv block (which then emits its
+ * float32 values) and a Dense layer, whose input quantizer it applies to the means.
+ */
+function compileGlobalPool(block: GlobalPoolBlock, previous: Block | undefined, next: Block | undefined): PackedGlobalAveragePool2dLayer {
+  const name = block.pool.name;
+  if (previous?.kind !== 'conv2d') throw new QnnError(`cannot compile layer '${name}': GlobalAveragePooling2D must follow a QuantConv2D block`);
+  if (next?.kind !== 'dense') throw new QnnError(`cannot compile layer '${name}': GlobalAveragePooling2D must be followed by a Dense layer`);
+
+  const [height, width, channels] = block.pool.inputShape;
+  const quantizer = next.dense.inputQuantizer;
+  const spec = linearSpec(quantizer);
+  if (spec !== null) return { kind: 'globalAveragePool2d', height, width, channels, output: { kind: 'codes', bits: spec.bits, step: spec.step } };
+  if (isBinaryQuantizer(quantizer)) return { kind: 'globalAveragePool2d', height, width, channels, output: { kind: 'signs' } };
+  throw new QnnError(
+    `cannot compile layer '${next.dense.name}': after GlobalAveragePooling2D its inputQuantizer must be 'ste_sign', 'stochastic_binary' or { kind: 'linear', bits }, ` +
+      `got ${describeQuantizer(quantizer)}`,
+  );
+}
 
 const SUPPORTED_STACK =
   'the packed engine takes QuantConv2D [-> MaxPool2D] [-> BatchNorm] [-> MaxPool2D] blocks (one MaxPool2D at most), ' +
-  'then Flatten, then Dense [-> BatchNorm] blocks, with Dropout anywhere';
+  'then Flatten or GlobalAveragePooling2D, then Dense [-> BatchNorm] blocks, with Dropout anywhere';
 
 function groupBlocks(modelLayers: Layer[]): Block[] {
   const blocks: Block[] = [];
@@ -145,6 +229,10 @@ function groupBlocks(modelLayers: Layer[]): Block[] {
       blocks.push({ kind: 'flatten', flatten: layer });
       continue;
     }
+    if (layer instanceof GlobalAveragePooling2D) {
+      blocks.push({ kind: 'globalPool', pool: layer });
+      continue;
+    }
     if (!attachToBlock(blocks[blocks.length - 1], layer)) {
       throw new QnnError(`cannot compile layer '${layer.name}' (${layer.constructor.name}) here: ${SUPPORTED_STACK}`);
     }
@@ -155,7 +243,7 @@ function groupBlocks(modelLayers: Layer[]): Block[] {
 
 /** Attaches a BatchNorm or MaxPool2D to the block before it; returns false where the order is unsupported. */
 function attachToBlock(current: Block | undefined, layer: Layer): boolean {
-  if (current === undefined || current.kind === 'flatten') return false;
+  if (current === undefined || current.kind === 'flatten' || current.kind === 'globalPool') return false;
 
   if (layer instanceof BatchNorm && current.batchNorm === null) {
     if (current.kind === 'conv2d' && current.poolAfterNorm !== null) return false;

@@ -1,6 +1,7 @@
 import { QnnError } from '../errors.js';
 import { applyEpilogue } from './epilogue.js';
 import type { DenseEpilogue } from './graph.js';
+import type { InputCodeMap } from './input-codes.js';
 import { type LinearSpec, linearCode } from './kbit-operands.js';
 
 // Thresholds beyond any reachable accumulator, as in fold-threshold.ts. With
@@ -10,16 +11,21 @@ const INT32_MIN = -0x80000000;
 const INT32_MAX = 0x7fffffff;
 
 /**
- * Folds batch norm + the next layer's linear k-bit input quantizer into
- * 2^bits - 1 integer thresholds per channel.
+ * Folds batch norm + the next layer's k-bit input quantizer (any monotone
+ * step function, see InputCodeMap) into 2^bits - 1 integer thresholds per channel.
  *
- * The unsigned code u(acc) = linearCode(epilogue(acc)) + 2^(bits-1) is
- * non-decreasing in acc when the batch-norm scale is >= 0 and non-increasing
- * when it is < 0, because every float32 step of the epilogue and the rounding
- * are monotone. So for each level t a binary search over the integers
- * [minAcc, maxAcc] finds where u(acc) >= t starts (or stops) to hold, on the
- * same float32 values that the training graph computes.
+ * The unsigned code u(acc) = codes.code(epilogue(acc)) is non-decreasing in
+ * acc when the batch-norm scale is >= 0 and non-increasing when it is < 0,
+ * because every float32 step of the epilogue and the quantizer are monotone.
+ * So for each level t a binary search over the integers [minAcc, maxAcc]
+ * finds where u(acc) >= t starts (or stops) to hold, on the same float32
+ * values that the training graph computes. The code is the count of levels
+ * passed, so where it jumps by more than 1 (a log quantizer between powers of
+ * two, or a batch-norm scale that is large against the step) the thresholds
+ * of the skipped levels are equal. A level that no reachable accumulator
+ * attains gets a sentinel threshold outside [minAcc, maxAcc].
  *
+ * A LinearSpec stands for the linear code map u = linearCode(v) + 2^(bits-1).
  * Returns thresholds [units, 2^bits - 1] and one direction per channel.
  */
 export function foldLevelThresholds(
@@ -27,10 +33,10 @@ export function foldLevelThresholds(
   units: number,
   minAcc: number,
   maxAcc: number,
-  spec: LinearSpec,
+  codes: Pick<InputCodeMap, 'bits' | 'code'> | LinearSpec,
 ): { thresholds: Int32Array; directions: Int8Array } {
-  const levels = 2 ** spec.bits - 1;
-  const codeOffset = 2 ** (spec.bits - 1);
+  const levels = 2 ** codes.bits - 1;
+  const codeOf = 'code' in codes ? codes.code : linearCodeMap(codes);
   const thresholds = new Int32Array(units * levels);
   const directions = new Int8Array(units);
 
@@ -39,7 +45,7 @@ export function foldLevelThresholds(
     if (Number.isNaN(scale) || Number.isNaN(applyEpilogue(epilogue, 0, c))) {
       throw new QnnError(`cannot fold channel ${c} into thresholds: its batch-norm parameters give NaN`);
     }
-    const code = (acc: number): number => linearCode(applyEpilogue(epilogue, acc, c), spec) + codeOffset;
+    const code = (acc: number): number => codeOf(applyEpilogue(epilogue, acc, c));
     directions[c] = scale >= 0 ? 1 : -1;
 
     for (let level = 1; level <= levels; level++) {
@@ -72,4 +78,9 @@ function firstTrue(low: number, high: number, predicate: (acc: number) => boolea
     else low = middle;
   }
   return high;
+}
+
+function linearCodeMap(spec: LinearSpec): (v: number) => number {
+  const codeOffset = 2 ** (spec.bits - 1);
+  return (v) => linearCode(v, spec) + codeOffset;
 }

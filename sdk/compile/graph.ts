@@ -166,7 +166,76 @@ export interface PackedDenseKbitLayer {
   output: SignOutput | CodeOutput | ScoreOutput;
 }
 
-export type PackedLayer = PackedDenseLayer | PackedDenseKbitLayer | PackedConv2dLayer | PackedMaxPool2dLayer | PackedFlattenLayer;
+/**
+ * Output of a layer that feeds GlobalAveragePooling2D: the float32 values of
+ * the epilogue (the training graph's batch-normalized outputs), bit for bit.
+ */
+export interface FloatOutput {
+  kind: 'floats';
+  epilogue: DenseEpilogue;
+}
+
+/**
+ * 2-D convolution with k-bit weights and k-bit (or uint8, or sign) activations
+ * over an NHWC input, computed as im2col on unsigned activation codes and
+ * bitplaneGemmBits, as a dense-kbit layer computes a row. im2col writes code 0
+ * for a padded tap, and padTapSums adds what the training graph's pad value
+ * contributes beyond code 0, so border positions are exact. Per output position:
+ *   acc = gemmScale * sum u w' + rowSumScale * sum u + correction[o] + sum over padded taps of padTapSums[o, tap].
+ */
+export interface PackedConv2dKbitLayer {
+  kind: 'conv2d-kbit';
+  input: PackedKbitInputKind;
+  height: number;
+  width: number;
+  channels: number;
+  outChannels: number;
+  kernelHeight: number;
+  kernelWidth: number;
+  strideHeight: number;
+  strideWidth: number;
+  padding: 'same' | 'valid';
+  activationBits: number;
+  weightBits: number;
+  /** Odd weights as sign planes [outChannels, weightBits, ceil(kernelHeight * kernelWidth * channels / 32)], im2col order (ky, kx, c). */
+  weights: Uint32Array;
+  gemmScale: number;
+  rowSumScale: number;
+  /** Per output channel: the integer term of the offsets, as if every tap held code 0 where padded. */
+  correction: Int32Array;
+  /** [outChannels, kernelHeight * kernelWidth]: accumulator a padded tap adds beyond code 0; all 0 for VALID or a pad equal to code 0. */
+  padTapSums: Int32Array;
+  /** Max-pooling of the accumulators before the epilogue (Conv -> MaxPool -> BatchNorm), or null. */
+  pool: PoolWindow | null;
+  /** Max-pooling of the outputs (signs, codes or floats) after the epilogue (BatchNorm -> MaxPool), or null. */
+  outputPool: PoolWindow | null;
+  output: SignOutput | CodeOutput | FloatOutput;
+}
+
+/** Output of GlobalAveragePooling2D for the next Dense layer: that layer's input quantizer applied to the means. */
+export type GlobalPoolOutput = { kind: 'signs' } | { kind: 'codes'; bits: number; step: number };
+
+/**
+ * Mean over height and width of the previous layer's float32 values [height, width, channels],
+ * summed in float64 in row-major pixel order and divided as the training layer does,
+ * then quantized by the next Dense layer's input quantizer (packed signs or unsigned codes).
+ */
+export interface PackedGlobalAveragePool2dLayer {
+  kind: 'globalAveragePool2d';
+  height: number;
+  width: number;
+  channels: number;
+  output: GlobalPoolOutput;
+}
+
+export type PackedLayer =
+  | PackedDenseLayer
+  | PackedDenseKbitLayer
+  | PackedConv2dLayer
+  | PackedConv2dKbitLayer
+  | PackedMaxPool2dLayer
+  | PackedFlattenLayer
+  | PackedGlobalAveragePool2dLayer;
 
 /** A packed MLP: dense layers only, the graphs of .qnn format version 1. */
 export interface PackedModel {

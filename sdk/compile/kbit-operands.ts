@@ -10,6 +10,8 @@ import type { PackedKbitInputKind } from './graph.js';
 export interface InputCoding {
   kind: PackedKbitInputKind;
   bits: number;
+  /** Largest code u that reaches the layer, at most 2^bits - 1. */
+  maxCode: number;
   multiplier: number;
   offset: number;
   scale: number;
@@ -23,7 +25,13 @@ export interface KernelCoding {
   bits: number;
   offset: number;
   scale: number;
+  /** Largest |w' + offset| of any weight the coding can hold. */
+  maxWeight: number;
 }
+
+/** The quantizers that the packed engine compiles, for error messages. */
+export const SUPPORTED_KBIT_QUANTIZERS =
+  "'ste_sign', 'stochastic_binary', { kind: 'linear', bits } with a power-of-two step, { kind: 'ternary' }, { kind: 'log', bits } or { kind: 'dorefa', bits }";
 
 /** The parts of a Dense or QuantConv2D layer that its integer operand forms depend on. */
 export interface QuantizedLayer {
@@ -56,24 +64,27 @@ export function linearCode(v: number, spec: LinearSpec): number {
 /**
  * Returns the integer form of the layer's kernel. A binarizer gives w = w' = ±1.
  * A linear code c gives w' = 2c + 1, so w = c * step = (w' - 1) * step / 2.
+ * The ternary, log and DoReFa kernels depend on the trained weights, so
+ * kernel-codes.ts codes them.
  */
 export function kernelCoding(layer: QuantizedLayer): KernelCoding {
-  if (isBinaryQuantizer(layer.kernelQuantizer)) return { bits: 1, offset: 0, scale: 1 };
+  if (isBinaryQuantizer(layer.kernelQuantizer)) return { bits: 1, offset: 0, scale: 1, maxWeight: 1 };
 
   const spec = linearSpec(layer.kernelQuantizer);
   if (spec === null) {
     throw new QnnError(
       `cannot compile layer '${layer.name}': kernelQuantizer ${describeQuantizer(layer.kernelQuantizer)} is not supported by the packed engine; ` +
-        "use 'ste_sign', 'stochastic_binary' or { kind: 'linear', bits }",
+        `use ${SUPPORTED_KBIT_QUANTIZERS}`,
     );
   }
   checkPowerOfTwoStep(layer.name, 'kernelQuantizer', spec.step);
-  return { bits: spec.bits, offset: -1, scale: spec.step / 2 };
+  return { bits: spec.bits, offset: -1, scale: spec.step / 2, maxWeight: 2 ** spec.bits };
 }
 
 /**
  * Returns the integer form of the layer's input. The uint8 model input is u itself;
  * a sign x is 2u - 1 with u = 1 for +1; a linear code c is u - 2^(bits-1).
+ * input-codes.ts adds the ternary, log and DoReFa inputs.
  */
 export function inputCoding(layer: QuantizedLayer, first: boolean, inputScale: number): InputCoding {
   const quantizer = layer.inputQuantizer;
@@ -81,19 +92,19 @@ export function inputCoding(layer: QuantizedLayer, first: boolean, inputScale: n
     if (quantizer !== null) {
       throw new QnnError(`cannot compile layer '${layer.name}': the first layer must take the uint8 input unquantized (inputQuantizer: null)`);
     }
-    return { kind: 'uint8', bits: 8, multiplier: 1, offset: 0, scale: inputScale };
+    return { kind: 'uint8', bits: 8, maxCode: 255, multiplier: 1, offset: 0, scale: inputScale };
   }
-  if (isBinaryQuantizer(quantizer)) return { kind: 'signs', bits: 1, multiplier: 2, offset: -1, scale: 1 };
+  if (isBinaryQuantizer(quantizer)) return { kind: 'signs', bits: 1, maxCode: 1, multiplier: 2, offset: -1, scale: 1 };
 
   const spec = linearSpec(quantizer);
   if (spec === null) {
     throw new QnnError(
       `cannot compile layer '${layer.name}': inputQuantizer ${describeQuantizer(quantizer)} is not supported by the packed engine; ` +
-        "use 'ste_sign', 'stochastic_binary' or { kind: 'linear', bits }",
+        `use ${SUPPORTED_KBIT_QUANTIZERS}`,
     );
   }
   checkPowerOfTwoStep(layer.name, 'inputQuantizer', spec.step);
-  return { kind: 'codes', bits: spec.bits, multiplier: 1, offset: -(2 ** (spec.bits - 1)), scale: spec.step };
+  return { kind: 'codes', bits: spec.bits, maxCode: 2 ** spec.bits - 1, multiplier: 1, offset: -(2 ** (spec.bits - 1)), scale: spec.step };
 }
 
 /**

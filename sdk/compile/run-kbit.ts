@@ -73,7 +73,7 @@ function correctAccumulators(layer: PackedDenseKbitLayer, products: Int32Array, 
 }
 
 /** Turns accumulators into unsigned codes: per unit, the number of levels whose threshold test holds. */
-function thresholdCodes(acc: Int32Array, rows: number, units: number, output: CodeOutput): Uint8Array {
+export function thresholdCodes(acc: Int32Array, rows: number, units: number, output: CodeOutput): Uint8Array {
   const levels = 2 ** output.bits - 1;
   const codes = new Uint8Array(rows * units);
 

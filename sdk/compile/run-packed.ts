@@ -9,6 +9,8 @@ import { addPadOffsets, im2colUint8, padOffsets } from './conv-uint8.js';
 import { flattenPacked } from './flatten-packed.js';
 import type { PackedConv2dLayer, PackedNetwork } from './graph.js';
 import { invertChannels, poolReadyThresholds } from './pool-thresholds.js';
+import { type WalkActivation, walkConv2dKbit } from './run-conv-kbit.js';
+import { runGlobalAveragePool } from './run-global-pool.js';
 import { type KbitLayerResult, walkDenseKbit } from './run-kbit.js';
 
 // The packed graph calls inference kernels only, so AsyncBackend (WebGPU) can run it.
@@ -78,9 +80,9 @@ function planBatches(
   }
   const first = model.layers[0];
   const last = model.layers[model.layers.length - 1];
-  if (first === undefined || first.kind === 'maxPool2d' || first.kind === 'flatten' || first.input !== 'uint8') {
+  if (first === undefined || first.kind === 'maxPool2d' || first.kind === 'flatten' || first.kind === 'globalAveragePool2d' || first.input !== 'uint8') {
     // Limitation: sample-level sign packing for models with binary input is not implemented, so such models are rejected here.
-    throw new QnnError('runPacked feeds uint8 samples, so the first packed layer must be a dense or conv2d layer with uint8 input');
+    throw new QnnError('runPacked feeds uint8 samples, so the first packed layer must be a dense, dense-kbit, conv2d or conv2d-kbit layer with uint8 input');
   }
   if (last.kind !== 'dense' && last.kind !== 'dense-kbit') throw new QnnError(`the last packed layer must be a dense score layer, found '${last.kind}'`);
   if (!Number.isInteger(batchSize) || batchSize <= 0) throw new ShapeError(`runPacked: batchSize must be a positive integer, got ${batchSize}`);
@@ -96,29 +98,40 @@ function planBatches(
 }
 
 function* walkBatch(model: PackedNetwork, batch: Uint8Array, rows: number): PackedWalk {
-  let packed: Uint32Array | null = null;
-  let codes: Uint8Array | null = null;
+  let activation = null as WalkActivation | null;
 
   for (const layer of model.layers) {
+    const packed = activation?.kind === 'signs' ? activation.packed : null;
+
     if (layer.kind === 'dense-kbit') {
+      const codes: Uint8Array | null = activation?.kind === 'codes' ? activation.codes : null;
       const result: KbitLayerResult = yield* walkDenseKbit(layer, batch, packed, codes, rows);
       if (result.kind === 'scores') return result.scores;
-      if (result.kind === 'codes') codes = result.codes;
-      else packed = result.packed;
+      activation = result.kind === 'codes' ? { kind: 'codes', codes: result.codes } : { kind: 'signs', packed: result.packed };
+      continue;
+    }
+    if (layer.kind === 'conv2d-kbit') {
+      activation = yield* walkConv2dKbit(layer, batch, activation, rows);
+      continue;
+    }
+    if (layer.kind === 'globalAveragePool2d') {
+      if (activation?.kind !== 'floats') throw new QnnError(`globalAveragePool2d layer takes float values, but the previous layer gave ${activation?.kind ?? 'nothing'}`);
+      activation = runGlobalAveragePool(layer, activation.values, rows);
       continue;
     }
     if (layer.kind === 'conv2d') {
-      packed = yield* walkConv2d(layer, batch, packed, rows);
+      activation = { kind: 'signs', packed: yield* walkConv2d(layer, batch, packed, rows) };
       continue;
     }
     if (layer.kind === 'maxPool2d') {
       const { height, width, channels, poolHeight, poolWidth, strideHeight, strideWidth } = layer;
       const shape = { batch: rows, height, width, channels, poolHeight, poolWidth, strideHeight, strideWidth };
-      packed = (yield { kernel: 'binaryMaxPool2d', args: [packed!, shape] }) as Uint32Array;
+      activation = { kind: 'signs', packed: (yield { kernel: 'binaryMaxPool2d', args: [packed!, shape] }) as Uint32Array };
       continue;
     }
     if (layer.kind === 'flatten') {
-      packed = flattenPacked(layer, packed!, rows);
+      // NHWC codes are already in the flattened order, one byte per value.
+      if (activation?.kind === 'signs') activation = { kind: 'signs', packed: flattenPacked(layer, packed!, rows) };
       continue;
     }
 
@@ -126,10 +139,13 @@ function* walkBatch(model: PackedNetwork, batch: Uint8Array, rows: number): Pack
 
     // A hidden layer on packed input goes through the fused kernel, which never writes int32 accumulators.
     if (layer.input === 'signs' && output.kind === 'signs') {
-      packed = (yield {
-        kernel: 'binaryGemmThresholdPack',
-        args: [packed!, layer.weights, rows, layer.units, layer.inputs, output.thresholds, output.directions],
-      }) as Uint32Array;
+      activation = {
+        kind: 'signs',
+        packed: (yield {
+          kernel: 'binaryGemmThresholdPack',
+          args: [packed!, layer.weights, rows, layer.units, layer.inputs, output.thresholds, output.directions],
+        }) as Uint32Array,
+      };
       continue;
     }
 
@@ -138,7 +154,7 @@ function* walkBatch(model: PackedNetwork, batch: Uint8Array, rows: number): Pack
       : { kernel: 'binaryGemm', args: [packed!, layer.weights, rows, layer.units, layer.inputs] }) as Int32Array;
 
     if (output.kind === 'signs') {
-      packed = (yield { kernel: 'thresholdPack', args: [acc, rows, layer.units, output.thresholds, output.directions] }) as Uint32Array;
+      activation = { kind: 'signs', packed: (yield { kernel: 'thresholdPack', args: [acc, rows, layer.units, output.thresholds, output.directions] }) as Uint32Array };
       continue;
     }
 

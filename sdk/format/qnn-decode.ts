@@ -56,6 +56,7 @@ import {
 } from './qnn-layout.js';
 import { LAYER_KIND_DENSE_KBIT, readDenseKbitRecord } from './qnn-kbit-record.js';
 import { findNetworkProblem } from './qnn-network-checks.js';
+import { LAYER_KIND_CONV2D_KBIT, LAYER_KIND_GLOBAL_AVERAGE_POOL2D, readConvKbitRecord, readGlobalPoolRecord } from './qnn-conv-kbit-record.js';
 
 /**
  * Decodes a `.qnn` file into a packed model. Throws FileFormatError, naming
@@ -142,10 +143,13 @@ function readRecord(reader: ByteReader, version: number, index: number, isLast: 
   }
   if (kind === LAYER_KIND_CONV2D) return readConvRecord(reader, index);
   if (kind === LAYER_KIND_DENSE_KBIT) return readDenseKbitRecord(reader, index);
+  if (kind === LAYER_KIND_CONV2D_KBIT) return readConvKbitRecord(reader, index);
+  if (kind === LAYER_KIND_GLOBAL_AVERAGE_POOL2D) return readGlobalPoolRecord(reader, index);
   if (kind === LAYER_KIND_MAX_POOL2D || kind === LAYER_KIND_FLATTEN) return readWindowRecord(reader, index, kind);
   return reader.fail(
     `layer ${index}: unknown layer kind code ${kind}, expected ${LAYER_KIND_DENSE} (dense), ${LAYER_KIND_CONV2D} (conv2d), ` +
-      `${LAYER_KIND_MAX_POOL2D} (maxPool2d), ${LAYER_KIND_FLATTEN} (flatten) or ${LAYER_KIND_DENSE_KBIT} (dense-kbit)`,
+      `${LAYER_KIND_MAX_POOL2D} (maxPool2d), ${LAYER_KIND_FLATTEN} (flatten), ${LAYER_KIND_DENSE_KBIT} (dense-kbit), ` +
+      `${LAYER_KIND_CONV2D_KBIT} (conv2d-kbit) or ${LAYER_KIND_GLOBAL_AVERAGE_POOL2D} (globalAveragePool2d)`,
     kindOffset,
   );
 }

@@ -32,6 +32,7 @@ import {
 } from './qnn-layout.js';
 import { denseKbitLayerBytes, findDenseKbitFieldProblem, writeDenseKbitRecord } from './qnn-kbit-record.js';
 import { findNetworkProblem } from './qnn-network-checks.js';
+import { GLOBAL_POOL_RECORD_BYTES, convKbitLayerBytes, findConvKbitArrayProblem, writeConvKbitRecord, writeGlobalPoolRecord } from './qnn-conv-kbit-record.js';
 
 /**
  * Encodes a packed model or network as a version-2 `.qnn` file. Validates the model first
@@ -80,6 +81,8 @@ function recordLength(layer: PackedLayer): number {
   if (layer.kind === 'maxPool2d') return MAX_POOL2D_RECORD_BYTES;
   if (layer.kind === 'flatten') return FLATTEN_RECORD_BYTES;
   if (layer.kind === 'dense-kbit') return denseKbitLayerBytes(layer);
+  if (layer.kind === 'conv2d-kbit') return convKbitLayerBytes(layer);
+  if (layer.kind === 'globalAveragePool2d') return GLOBAL_POOL_RECORD_BYTES;
   return conv2dRecordBytes(layer.weights.length, layer.outChannels);
 }
 
@@ -90,6 +93,14 @@ function writeRecord(writer: ByteWriter, layer: PackedLayer, recordBytes: number
   }
   if (layer.kind === 'dense-kbit') {
     writeDenseKbitRecord(writer, layer);
+    return;
+  }
+  if (layer.kind === 'conv2d-kbit') {
+    writeConvKbitRecord(writer, layer);
+    return;
+  }
+  if (layer.kind === 'globalAveragePool2d') {
+    writeGlobalPoolRecord(writer, layer);
     return;
   }
 
@@ -317,6 +328,10 @@ function validateNetwork(network: PackedNetwork): void {
     }
     if (layer.kind === 'conv2d') validateConvArrays(layer, name);
     if (layer.kind === 'dense-kbit') validateDenseKbitArrays(layer, name);
+    if (layer.kind === 'conv2d-kbit') {
+      const problem = findConvKbitArrayProblem(layer);
+      if (problem !== null) throw invalid(`${name} ${problem}`);
+    }
   });
 }
 

@@ -180,14 +180,14 @@ export function readDenseKbitRecord(reader: ByteReader, index: number): PackedDe
   return { kind: 'dense-kbit', input, inputs, units, activationBits, weightBits, weights, gemmScale, rowSumScale, correction, output };
 }
 
-function readCount(reader: ByteReader, field: string): number {
+export function readCount(reader: ByteReader, field: string): number {
   const offset = reader.offset;
   const value = reader.u32(field);
   if (value < 1 || value > MAX_ARRAY_ELEMENTS) reader.fail(`invalid ${field}: expected 1..${MAX_ARRAY_ELEMENTS}, found ${value}`, offset);
   return value;
 }
 
-function readThresholds(reader: ByteReader, name: string, units: number, levels: number): { thresholds: Int32Array; directions: Int8Array } {
+export function readThresholds(reader: ByteReader, name: string, units: number, levels: number): { thresholds: Int32Array; directions: Int8Array } {
   const thresholds = reader.int32Array(units * levels, `${name} thresholds`);
   const directionsOffset = reader.offset;
   const directions = reader.int8Array(units, `${name} directions`);
@@ -201,7 +201,7 @@ function readThresholds(reader: ByteReader, name: string, units: number, levels:
   return { thresholds, directions };
 }
 
-function readScores(reader: ByteReader, name: string, units: number, flags: number): ScoreOutput {
+export function readScores(reader: ByteReader, name: string, units: number, flags: number): ScoreOutput {
   const scaleOffset = reader.offset;
   const inputScale = reader.f64(`${name} epilogue inputScale`);
   if (!Number.isFinite(inputScale)) reader.fail(`${name} epilogue inputScale: expected a finite number, found ${inputScale}`, scaleOffset);

@@ -5,7 +5,7 @@
  * Array lengths and types are checked where the arrays are written or read.
  */
 import { windowOutputSize } from '../backends/backend.js';
-import type { PackedDenseKbitLayer, PackedLayer, PackedNetwork, PoolWindow } from '../compile/graph.js';
+import type { PackedConv2dKbitLayer, PackedDenseKbitLayer, PackedGlobalAveragePool2dLayer, PackedLayer, PackedNetwork, PoolWindow } from '../compile/graph.js';
 import { MAX_ARRAY_ELEMENTS } from './qnn-layout.js';
 
 /** A rule that a layer breaks: its index and a message that names the field. */
@@ -22,23 +22,82 @@ export function findNetworkProblem(network: PackedNetwork): LayerProblem | null 
   for (let index = 0; index < network.layers.length; index++) {
     const layer = network.layers[index];
     const position = { first: index === 0, last: index === network.layers.length - 1 };
-    const result = incoming.kind === 'codes' && layer.kind !== 'dense-kbit' ? 'only a dense-kbit layer takes the k-bit codes that the layer before outputs' : checkLayer(layer, shape, position, incoming);
+    const result = checkIncoming(layer, incoming) ?? checkLayer(layer, shape, position, incoming);
     if (typeof result === 'string') return { index, message: `layer ${index} (${String(layer.kind)}): ${result}` };
     shape = result;
-    incoming = outputActivation(layer);
+    incoming = outputActivation(layer, incoming);
   }
   return null;
 }
 
-/** Activation encoding passed between layers: the uint8 model input, packed signs, or unsigned codes of `bits` bits. */
+/** Activation encoding passed between layers: the uint8 model input, packed signs, unsigned codes of `bits` bits, or float32 values. */
 interface Activation {
-  kind: 'uint8' | 'signs' | 'codes';
+  kind: 'uint8' | 'signs' | 'codes' | 'floats';
   bits: number;
 }
 
-function outputActivation(layer: PackedLayer): Activation {
-  if (layer.kind === 'dense-kbit' && layer.output.kind === 'codes') return { kind: 'codes', bits: layer.output.bits };
+function outputActivation(layer: PackedLayer, incoming: Activation): Activation {
+  // Flattening NHWC codes is the identity on their bytes, so codes pass through.
+  if (layer.kind === 'flatten') return incoming.kind === 'codes' ? incoming : { kind: 'signs', bits: 1 };
+  if (layer.kind === 'dense-kbit' || layer.kind === 'conv2d-kbit' || layer.kind === 'globalAveragePool2d') {
+    const output = layer.output;
+    if (output.kind === 'codes') return { kind: 'codes', bits: output.bits };
+    if (output.kind === 'floats') return { kind: 'floats', bits: 32 };
+  }
   return { kind: 'signs', bits: 1 };
+}
+
+/** Returns the message of the rule broken by a layer that cannot take the incoming codes or floats, or null. */
+function checkIncoming(layer: PackedLayer, incoming: Activation): string | null {
+  if (incoming.kind === 'codes' && layer.kind !== 'dense-kbit' && layer.kind !== 'conv2d-kbit' && layer.kind !== 'flatten') {
+    return 'only a dense-kbit, conv2d-kbit or flatten layer takes the k-bit codes that the layer before outputs';
+  }
+  if (incoming.kind === 'floats' && layer.kind !== 'globalAveragePool2d') return 'only a globalAveragePool2d layer takes the float values that the layer before outputs';
+  if (incoming.kind !== 'floats' && layer.kind === 'globalAveragePool2d') return `input must be the float values of a conv2d-kbit layer, found ${incoming.kind}`;
+  return null;
+}
+
+/** Returns the conv2d-kbit layer's output shape, or the message of the rule it breaks. */
+function checkConvKbit(layer: PackedConv2dKbitLayer, shape: number[], position: { first: boolean; last: boolean }, incoming: Activation): number[] | string {
+  if (position.last) return 'the last layer must be a dense score layer';
+  if (layer.input !== incoming.kind) return `input kind must be '${incoming.kind}' to match the layer before, found '${String(layer.input)}'`;
+  if (incoming.kind === 'codes' && layer.activationBits !== incoming.bits) {
+    return `activationBits must equal the ${incoming.bits} code bits that the layer before outputs, found ${layer.activationBits}`;
+  }
+  const fields = { height: layer.height, width: layer.width, channels: layer.channels, outChannels: layer.outChannels };
+  const windowFields = { kernelHeight: layer.kernelHeight, kernelWidth: layer.kernelWidth, strideHeight: layer.strideHeight, strideWidth: layer.strideWidth };
+  const problem = checkCounts({ ...fields, ...windowFields }) ?? checkImageShape(layer, shape);
+  if (problem !== null) return problem;
+  if (layer.padding !== 'same' && layer.padding !== 'valid') return `padding must be 'same' or 'valid', found '${String(layer.padding)}'`;
+  if (layer.padding === 'valid' && (layer.kernelHeight > layer.height || layer.kernelWidth > layer.width)) {
+    return `kernel ${layer.kernelHeight}x${layer.kernelWidth} is larger than the ${layer.height}x${layer.width} input, which leaves no output with 'valid' padding`;
+  }
+  const outputKind = String(layer.output.kind);
+  if (outputKind !== 'signs' && outputKind !== 'codes' && outputKind !== 'floats') return `output kind must be 'signs', 'codes' or 'floats', found '${outputKind}'`;
+
+  let result: number[] | string = [
+    windowOutputSize(layer.height, layer.kernelHeight, layer.strideHeight, layer.padding),
+    windowOutputSize(layer.width, layer.kernelWidth, layer.strideWidth, layer.padding),
+    layer.outChannels,
+  ];
+  if (layer.pool !== null) result = pooledShape(layer.pool, result[0], result[1], layer.outChannels, 'pool.');
+  if (typeof result === 'string' || layer.outputPool === null) return result;
+  return pooledShape(layer.outputPool, result[0], result[1], layer.outChannels, 'outputPool.');
+}
+
+/** Returns the globalAveragePool2d layer's output shape, or the message of the rule it breaks. */
+function checkGlobalPool(layer: PackedGlobalAveragePool2dLayer, shape: number[], position: { first: boolean; last: boolean }): number[] | string {
+  if (position.first || position.last) return 'a globalAveragePool2d layer must sit between a conv2d-kbit layer and a dense layer';
+  const problem = checkCounts({ height: layer.height, width: layer.width, channels: layer.channels }) ?? checkImageShape(layer, shape);
+  if (problem !== null) return problem;
+  const output = layer.output;
+  if (output.kind === 'codes') {
+    if (!Number.isInteger(output.bits) || output.bits < 1 || output.bits > 8) return `output bits must be an integer in 1..8, found ${output.bits}`;
+    if (!Number.isFinite(output.step) || output.step <= 0) return `output step must be a finite number > 0, found ${output.step}`;
+  } else if (output.kind !== 'signs') {
+    return `output kind must be 'signs' or 'codes', found '${String((output as { kind: unknown }).kind)}'`;
+  }
+  return [layer.channels];
 }
 
 /** Returns the dense-kbit layer's output shape, or the message of the rule it breaks. */
@@ -60,6 +119,8 @@ function checkDenseKbit(layer: PackedDenseKbitLayer, shape: number[], position: 
 function checkLayer(layer: PackedLayer, shape: number[], position: { first: boolean; last: boolean }, incoming: Activation): number[] | string {
   const expectedInput = position.first ? 'uint8' : 'signs';
   if (layer.kind === 'dense-kbit') return checkDenseKbit(layer, shape, position, incoming);
+  if (layer.kind === 'conv2d-kbit') return checkConvKbit(layer, shape, position, incoming);
+  if (layer.kind === 'globalAveragePool2d') return checkGlobalPool(layer, shape, position);
 
   if (layer.kind === 'dense') {
     if (layer.input !== expectedInput) return `input kind must be '${expectedInput}', found '${String(layer.input)}'`;

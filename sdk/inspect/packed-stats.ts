@@ -1,5 +1,5 @@
 /** Statistics of a packed inference graph (a .qnn file), as `qnn info` prints them. */
-import type { CodeOutput, PackedConv2dLayer, PackedLayer, PackedModel, PackedNetwork, ScoreOutput, SignOutput } from '../compile/graph.js';
+import type { CodeOutput, PackedConv2dKbitLayer, PackedConv2dLayer, PackedLayer, PackedModel, PackedNetwork, ScoreOutput, SignOutput } from '../compile/graph.js';
 import { convGeometry } from '../layers/im2col.js';
 import { type LayerCounts, type ModelStats, layerStats, modelStats } from './layer-stats.js';
 
@@ -47,6 +47,26 @@ function layerCounts(layer: PackedLayer, index: number, inputShape: number[]): L
       const values = [{ count: kernelSize, bits: 1 }, ...outputValues(layer.output)];
       return { name, type: pool === null ? 'conv2d' : 'conv2d + max-pool', inputBits, outputShape, values, macs: [{ count: convHeight * convWidth * kernelSize, inputBits, weightBits: 1 }] };
     }
+    case 'conv2d-kbit': {
+      let inputBits = layer.activationBits;
+      if (layer.input === 'uint8') inputBits = 8;
+      if (layer.input === 'signs') inputBits = 1;
+      const [convHeight, convWidth] = convOutput(layer);
+      const kernelSize = layer.kernelHeight * layer.kernelWidth * layer.channels * layer.outChannels;
+      let outputShape = [convHeight, convWidth, layer.outChannels];
+      for (const pool of [layer.pool, layer.outputPool]) {
+        if (pool !== null) outputShape = [pooled(outputShape[0], pool.poolHeight, pool.strideHeight), pooled(outputShape[1], pool.poolWidth, pool.strideWidth), layer.outChannels];
+      }
+      const values = [
+        { count: kernelSize, bits: layer.weightBits },
+        { count: layer.correction.length + layer.padTapSums.length, bits: 32 },
+        ...outputValues(layer.output.kind === 'floats' ? { kind: 'scores', epilogue: layer.output.epilogue } : layer.output),
+      ];
+      const type = `conv2d-kbit (w${layer.weightBits}a${inputBits})${layer.pool !== null || layer.outputPool !== null ? ' + max-pool' : ''}`;
+      return { name, type, inputBits, outputShape, values, macs: [{ count: convHeight * convWidth * kernelSize, inputBits, weightBits: layer.weightBits }] };
+    }
+    case 'globalAveragePool2d':
+      return { name, type: 'global-average-pool', inputBits: 32, outputShape: [layer.channels], values: [], macs: [] };
     case 'maxPool2d':
       return { name, type: 'max-pool', inputBits: null, outputShape: [pooled(layer.height, layer.poolHeight, layer.strideHeight), pooled(layer.width, layer.poolWidth, layer.strideWidth), layer.channels], values: [], macs: [] };
     case 'flatten':
@@ -68,7 +88,7 @@ function outputValues(output: SignOutput | CodeOutput | ScoreOutput): { count: n
 }
 
 /** Computes the output size with the training layer's geometry, so the counts agree with what the packed kernel computes. */
-function convOutput(layer: PackedConv2dLayer): [number, number] {
+function convOutput(layer: PackedConv2dLayer | PackedConv2dKbitLayer): [number, number] {
   const { height, width, channels, kernelHeight, kernelWidth, strideHeight, strideWidth, padding } = layer;
   const { outHeight, outWidth } = convGeometry({ batch: 1, height, width, channels, kernelHeight, kernelWidth, strideHeight, strideWidth, padding });
   return [outHeight, outWidth];

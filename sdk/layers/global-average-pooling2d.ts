@@ -6,7 +6,8 @@ let poolCount = 0;
 
 /**
  * Mean over height and width of NHWC input: y[n, c] = (1 / (H * W)) * sum_{y, x} x[n, y, x, c].
- * Training graph only: the packed compiler rejects it.
+ * compileNetwork compiles it after a QuantConv2D block and before a Dense layer,
+ * with this arithmetic (float64 sums in pixel order, one division), to a 'globalAveragePool2d' layer.
  */
 export class GlobalAveragePooling2D extends Layer {
   constructor(options: { name?: string } = {}) {

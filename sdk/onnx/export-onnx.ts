@@ -74,6 +74,9 @@ export function exportOnnx(network: PackedNetwork | PackedModel, options: Export
     } else if (layer.kind === 'dense-kbit') {
       cursor = emitter.denseKbit(layer, cursor);
       if (layer.output.kind === 'scores') classes = layer.units;
+    } else if (layer.kind === 'conv2d-kbit' || layer.kind === 'globalAveragePool2d') {
+      // Limitation: k-bit convolutions and global average pooling have no ONNX emitter yet.
+      throw new QnnError(`exportOnnx: layer ${index} is a ${layer.kind} layer, which ONNX export does not support yet; run the network with runPacked or export a model without it`);
     } else {
       throw new QnnError(`exportOnnx: layer ${index} has unknown kind '${String((layer as { kind: unknown }).kind)}'`);
     }

@@ -211,12 +211,14 @@ describe('k-bit thresholds of a tiny layer', () => {
 });
 
 describe('k-bit compile rejections', () => {
-  test('log kernel quantizer', () => {
+  test('log kernel over 8 planes', () => {
     const model = new Sequential([
       new Dense(4, { kernelQuantizer: { kind: 'log', bits: 3 }, inputQuantizer: null, name: 'log_input' }),
       new Dense(CLASSES, { kernelQuantizer: 'ste_sign', inputQuantizer: { kind: 'linear', bits: 2 }, name: 'scores' }),
     ]).build([FEATURES], 1);
-    assert.throws(() => compileNetwork(model), (error: unknown) => error instanceof QnnError && /layer 'log_input': kernelQuantizer \{"kind":"log"/.test(error.message));
+    // 0.01 quantizes to 2^-7 and 1 to 2^0, so the kernel spans 8 exponents and needs 7 + 2 = 9 planes.
+    (model.layers[0] as Dense).kernel.data.set([0.01, 1]);
+    assert.throws(() => compileNetwork(model), (error: unknown) => error instanceof QnnError && /layer 'log_input': its log-quantized kernel uses exponents -7\.\.0, which need 9 weight planes/.test(error.message));
   });
 
   test('step not a power of two', () => {
@@ -227,14 +229,15 @@ describe('k-bit compile rejections', () => {
     assert.throws(() => compileNetwork(model), /layer 'odd_step': kernelQuantizer step 0.3 is not a power of two/);
   });
 
-  test('linear input after a convolution', () => {
+  test('linear input after a convolution compiles', () => {
     const model = new Sequential([
       new QuantConv2D(2, 3, { inputQuantizer: null, name: 'conv_input' }),
       new BatchNorm({ name: 'bn_conv' }),
       new Flatten({ name: 'flatten' }),
       new Dense(CLASSES, { kernelQuantizer: 'ste_sign', inputQuantizer: { kind: 'linear', bits: 2 }, name: 'scores_after_conv' }),
     ]).build([6, 6, 1], 1);
-    assert.throws(() => compileNetwork(model), /layer 'scores_after_conv': a linear inputQuantizer needs a Dense layer before it, found a flatten layer/);
+    // The conv block now emits 2-bit codes (conv2d-kbit); test/core/conv-kbit-compile.test.ts checks such networks' scores.
+    assert.deepEqual(compileNetwork(model).layers.map((layer) => layer.kind), ['conv2d-kbit', 'flatten', 'dense-kbit']);
   });
 
   test('accumulator beyond 2^24', () => {

@@ -101,7 +101,7 @@ describe('.qnn dense-kbit records', () => {
     const last = network.layers[2] as PackedDenseLayer;
     const binary: PackedDenseLayer = { ...last, inputs: first.units, weights: new Uint32Array(last.units * Math.ceil(first.units / 32)) };
     const broken = { ...network, layers: [first, binary] };
-    assert.throws(() => encodeQnn(broken), /layer 1 \(dense\): only a dense-kbit layer takes the k-bit codes/);
+    assert.throws(() => encodeQnn(broken), /layer 1 \(dense\): only a dense-kbit, conv2d-kbit or flatten layer takes the k-bit codes/);
   });
 
   test('conv network with a k-bit score layer', () => {

@@ -73,6 +73,20 @@ describe(`.qnn decoders on ${CASES} mutated files per seed: load or QnnError`, (
     assert.ok(summary.rejected > 0, `no mutated case was rejected: ${JSON.stringify(summary)}`);
   });
 
+  test('k-bit conv network file', () => {
+    const summary = runFuzzTarget({
+      name: 'qnn k-bit conv network',
+      seeds: [seeds.kbitConv],
+      decode: (bytes) => decodeQnnNetwork(bytes),
+      allocationFactor: QNN_ALLOCATION_FACTOR,
+      check: checkRuns,
+      mutator: { littleEndian: true, reseal: resealQnn, alignment: 4 },
+      cases: CASES,
+    });
+    assert.ok(summary.loaded > 0, `no mutated case loaded: ${JSON.stringify(summary)}`);
+    assert.ok(summary.rejected > 0, `no mutated case was rejected: ${JSON.stringify(summary)}`);
+  });
+
   test('k-bit network file', () => {
     const summary = runFuzzTarget({
       name: 'qnn k-bit network',

@@ -1,6 +1,6 @@
 /**
  * Small valid files of every format the SDK reads, built in memory, as seeds for the
- * fuzz tests: .qnn files of a dense MLP, a conv network and a k-bit network, IDX files
+ * fuzz tests: .qnn files of a dense MLP, a conv network, a k-bit network and a k-bit conv network, IDX files
  * of several element types, a CIFAR-10 batch and SVHN MAT-files.
  */
 import { deflateSync } from 'node:zlib';
@@ -11,6 +11,9 @@ import { crc32 } from '../../sdk/format/crc32.js';
 import { encodeQnn } from '../../sdk/format/qnn-file.js';
 import { BatchNorm } from '../../sdk/layers/batch-norm.js';
 import { Dense } from '../../sdk/layers/dense.js';
+import { GlobalAveragePooling2D } from '../../sdk/layers/global-average-pooling2d.js';
+import { MaxPool2D } from '../../sdk/layers/max-pool2d.js';
+import { QuantConv2D } from '../../sdk/layers/quant-conv2d.js';
 import { Sequential } from '../../sdk/layers/sequential.js';
 import { binaryConvNet } from '../../sdk/models/binary-convnet.js';
 import { binaryMlp } from '../../sdk/models/binary-mlp.js';
@@ -41,8 +44,27 @@ export function kbitNetwork(): PackedNetwork {
   return compileNetwork(model);
 }
 
-export function qnnSeeds(): { dense: Uint8Array; conv: Uint8Array; kbit: Uint8Array } {
-  return { dense: encodeQnn(denseMlpNetwork()), conv: encodeQnn(convNetwork()), kbit: encodeQnn(kbitNetwork()) };
+/**
+ * conv(3, 2-bit weights, pool before norm) -> conv(4, 2-bit inputs, 3-bit weights, pool after norm)
+ * -> GlobalAveragePooling2D -> dense(3, 2-bit inputs) on 8x8x1 input: conv2d-kbit records with codes
+ * and floats outputs and both pools, and a globalAveragePool2d record with codes output.
+ */
+export function kbitConvNetwork(): PackedNetwork {
+  const model = new Sequential([
+    new QuantConv2D(3, 3, { kernelQuantizer: { kind: 'linear', bits: 2 }, inputQuantizer: null, name: 'conv_input' }),
+    new MaxPool2D(2, { name: 'pool_input' }),
+    new BatchNorm({ name: 'bn_conv_input' }),
+    new QuantConv2D(4, 3, { kernelQuantizer: { kind: 'linear', bits: 3 }, inputQuantizer: { kind: 'linear', bits: 2 }, padValue: 0, name: 'conv_hidden' }),
+    new BatchNorm({ name: 'bn_conv_hidden' }),
+    new MaxPool2D(2, { name: 'pool_hidden' }),
+    new GlobalAveragePooling2D({ name: 'global_pool' }),
+    new Dense(3, { kernelQuantizer: { kind: 'linear', bits: 2 }, inputQuantizer: { kind: 'linear', bits: 2 }, name: 'dense_output' }),
+  ]).build([8, 8, 1], 5);
+  return compileNetwork(model);
+}
+
+export function qnnSeeds(): { dense: Uint8Array; conv: Uint8Array; kbit: Uint8Array; kbitConv: Uint8Array } {
+  return { dense: encodeQnn(denseMlpNetwork()), conv: encodeQnn(convNetwork()), kbit: encodeQnn(kbitNetwork()), kbitConv: encodeQnn(kbitConvNetwork()) };
 }
 
 /**
