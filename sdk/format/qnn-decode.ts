@@ -68,7 +68,7 @@ export function decodeQnn(bytes: Uint8Array, fileName = '<memory>'): PackedModel
   if (!isPackedModel(network)) {
     const index = network.layers.findIndex((layer) => layer.kind !== 'dense');
     throw new FileFormatError(
-      `layer ${index} is a ${network.layers[index].kind} layer, so the file contains a network, not a dense model; decode it with decodeQnnNetwork`,
+      `layer ${index} is a ${network.layers[index].kind} layer, so the file contains a network, not a dense model; read it with loadQnnNetwork (decodeQnnNetwork for bytes)`,
       fileName,
       recordStarts[index],
     );

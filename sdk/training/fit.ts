@@ -85,8 +85,12 @@ export function fit(model: Sequential, inputs: Float32Array, labels: ArrayLike<n
   checkFinite(inputs, features);
   if (options.gradientBits !== undefined) checkGradientBits('fit', options.gradientBits);
 
+  // The options are typed, but JavaScript callers can leave out or misspell them.
+  const lossFn = Object.hasOwn(losses, options.loss) ? losses[options.loss] : undefined;
+  if (lossFn === undefined) throw new QnnError(`fit: loss '${String(options.loss)}' is unknown or missing; use one of ${Object.keys(losses).join(', ')}`);
+  if (typeof options.optimizer?.apply !== 'function') throw new QnnError('fit: optimizer is missing; pass one such as new Adam({ learningRate: 0.003 })');
+
   const random = new Random(options.seed);
-  const lossFn = losses[options.loss];
   const parameters = model.parameters();
   const order = Int32Array.from({ length: count }, (_v, i) => i);
   const batches = Math.ceil(count / options.batchSize);

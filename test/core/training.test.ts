@@ -361,6 +361,24 @@ describe('Sequential fit and evaluate', () => {
     assert.equal(scores.length, 40 * CLASSES);
   });
 
+  test('fit names a missing or unknown loss', () => {
+    const data = syntheticData(10, 10);
+    const withoutLoss: Partial<FitOptions> = fitOptions(1);
+    delete withoutLoss.loss;
+
+    assert.throws(() => buildModel(1).fit(data.inputs, data.labels, withoutLoss as FitOptions), /fit: loss 'undefined' is unknown or missing; use one of .*softmax_cross_entropy/);
+    assert.throws(() => buildModel(1).fit(data.inputs, data.labels, { ...fitOptions(1), loss: 'hinge' as FitOptions['loss'] }), /fit: loss 'hinge' is unknown/);
+    assert.throws(() => buildModel(1).fit(data.inputs, data.labels, { ...fitOptions(1), loss: 'toString' as FitOptions['loss'] }), /fit: loss 'toString' is unknown/);
+  });
+
+  test('fit names a missing optimizer', () => {
+    const data = syntheticData(11, 10);
+    const withoutOptimizer: Partial<FitOptions> = fitOptions(1);
+    delete withoutOptimizer.optimizer;
+
+    assert.throws(() => buildModel(1).fit(data.inputs, data.labels, withoutOptimizer as FitOptions), /fit: optimizer is missing/);
+  });
+
   test('evaluate rejects label count', () => {
     const data = syntheticData(9, 10);
 

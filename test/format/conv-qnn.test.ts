@@ -68,7 +68,7 @@ describe('.qnn version 2 with convolution layers', () => {
 
   test('decodeQnn rejects a network file', () => {
     const bytes = encodeQnn(compiledConvNet());
-    assertFormatError(() => decodeQnn(bytes), /layer 0 is a conv2d layer.*decode it with decodeQnnNetwork/, HEADER_BYTES);
+    assertFormatError(() => decodeQnn(bytes), /layer 0 is a conv2d layer.*read it with loadQnnNetwork \(decodeQnnNetwork for bytes\)/, HEADER_BYTES);
   });
 
   test('version 1 dense file still decodes', () => {
