@@ -25,7 +25,7 @@ import { checkDims, checkLength } from './kernel-checks.js';
 import { type QnnWasmExports, type WasmBackendOptions, WasmBackend } from './wasm-backend.js';
 
 /** Pages of the shared memory: the maximum asm/build.mjs declares for the threads builds, 4 GiB. */
-const SHARED_MEMORY_MAX_PAGES = 65536;
+export const SHARED_MEMORY_MAX_PAGES = 65536;
 
 /** Maximum thread count that 'auto' picks. An estimate: past it the copies on the calling thread dominate. */
 const MAX_AUTO_THREADS = 8;
@@ -102,7 +102,7 @@ export interface Job {
 // Layout of the control SharedArrayBuffer: int32 fields (the chunk counter,
 // then one group per worker slot), the float64 job (a byte address may exceed
 // 2^31), then per slot the UTF-8 message of a failed chunk.
-const NEXT_CHUNK = 0;
+export const NEXT_CHUNK = 0;
 const GLOBAL_INTS = 4;
 const SLOT_INTS = 4;
 const REQUEST = 0; // sequence number the caller increments to post a job
@@ -225,11 +225,15 @@ export function runChunks(kernels: ThreadKernels, job: Job, thread: number, cont
   const rows = job.args[ROWS_ARG];
   const chunkCount = Math.ceil(rows / job.chunkRows);
   const args = job.args.slice();
-  if (job.scratchIndex >= 0) args[job.scratchIndex] = job.scratch[thread];
+  // A kernel-gradient chunk adds into an accumulator of its own, summed in chunk order afterwards, so the
+  // float32 result does not depend on which thread ran which chunk. The job has one chunk per scratch region.
+  const scratchPerChunk = job.code === TaskCode.FloatGemmAtB;
+  if (job.scratchIndex >= 0 && !scratchPerChunk) args[job.scratchIndex] = job.scratch[thread];
 
   for (;;) {
     const chunk = Atomics.add(control.ints, NEXT_CHUNK, 1);
     if (chunk >= chunkCount) return;
+    if (scratchPerChunk) args[job.scratchIndex] = job.scratch[chunk];
 
     const start = chunk * job.chunkRows;
     for (let i = 0; i < job.rowStrides.length; i++) {
@@ -803,9 +807,8 @@ function defineThreadedBackend(): ThreadedBackendClass {
       return Array<number>(threads).fill(this.kernels.floatGemmAtBScratchBytes(m, n));
     }
 
-    // Threads split the long k axis; each sums its chunks into the accumulator at the start of its scratch.
-    // Limitation: a thread on a busier core may leave its chunk to another thread, so the order in which
-    // partial sums meet can vary between runs, and the float32 result with it in the last bits.
+    // Threads split the long k axis into one chunk per scratch region, and each chunk sums into the accumulator
+    // at the start of its region (runChunks), so a thread that runs both chunks gives the same bits as two threads.
     protected override launchFloatGemmAtB(aPtr: number, bPtr: number, k: number, m: number, n: number, scratch: number[]): void {
       const threads = scratch.length;
       if (threads === 1) {

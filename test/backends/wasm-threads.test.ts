@@ -11,7 +11,8 @@ import { QnnError } from '../../sdk/errors.js';
 import { ReferenceBackend } from '../../sdk/backends/reference-backend.js';
 import { type WasmBackend } from '../../sdk/backends/wasm-backend.js';
 import { createWasmBackend } from '../../sdk/backends/create-wasm-backend.js';
-import { type Job, TaskCode, chunkRows } from '../../sdk/backends/wasm-threads.js';
+import { ControlBlock, type Job, SHARED_MEMORY_MAX_PAGES, TaskCode, type ThreadKernels, chunkRows, runChunks } from '../../sdk/backends/wasm-threads.js';
+import { defaultWasmUrl, instantiateWasm, readWasmBytes } from '../../sdk/backends/wasm-loader.js';
 import { SeededRandom } from '../helpers/random.js';
 import { definePackedFieldCases } from './packed-field-cases.js';
 
@@ -391,5 +392,35 @@ describe('threaded backend lifecycle', () => {
     assert.equal(result.signal, null, `the child was killed after 30 s: ${result.stderr}`);
     assert.equal(result.status, 0, result.stderr);
     assert.equal(result.stdout.trim(), '2 256');
+  });
+});
+
+describe('floatGemmAtB chunks', () => {
+  it('one thread running both chunks gives the bits of two threads', async () => {
+    // The worker may wake late, so the calling thread can run every chunk. The result must not depend on it.
+    const memory = new WebAssembly.Memory({ initial: 16, maximum: SHARED_MEMORY_MAX_PAGES, shared: true });
+    const instance = await instantiateWasm(await readWasmBytes(defaultWasmUrl('simd', true)), 'qnn-simd-threads.wasm', memory);
+    const kernels = instance.exports as unknown as ThreadKernels & { heapBase(): number; floatGemmAtBScratchBytes(m: number, n: number): number };
+    const [k, m, n] = [1000, 9, 7];
+    const random = new SeededRandom(17);
+    const a = Float32Array.from({ length: k * m }, () => random.next() * 2 - 1);
+    const b = Float32Array.from({ length: k * n }, () => random.next() * 2 - 1);
+    const scratchBytes = Math.ceil(kernels.floatGemmAtBScratchBytes(m, n) / 16) * 16;
+    const aPtr = Math.ceil(kernels.heapBase() / 16) * 16;
+    const bPtr = aPtr + a.byteLength;
+    const scratch = [0, 1, 2, 3].map((i) => bPtr + b.byteLength + i * scratchBytes);
+    new Float32Array(memory.buffer, aPtr, a.length).set(a);
+    new Float32Array(memory.buffer, bPtr, b.length).set(b);
+
+    const rows = chunkRows(k, 2, 1);
+    const job: Job = { code: TaskCode.FloatGemmAtB, args: [aPtr, bPtr, k, m, n, 0], rowStrides: [m * 4, n * 4, 0, 0, 0, 0], chunkRows: rows, scratchIndex: 5, scratch: scratch.slice(0, 2) };
+    runChunks(kernels, job, 0, ControlBlock.create(1));
+
+    // Each chunk alone, as a second thread would have run it, into the spare regions.
+    kernels.floatGemmAtB(aPtr, bPtr, rows, m, n, scratch[2]);
+    kernels.floatGemmAtB(aPtr + rows * m * 4, bPtr + rows * n * 4, k - rows, m, n, scratch[3]);
+    const accumulator = (i: number): Float32Array => new Float32Array(memory.buffer, scratch[i], m * n);
+    assert.deepEqual(accumulator(0), accumulator(2), 'chunk 0 accumulator');
+    assert.deepEqual(accumulator(1), accumulator(3), 'chunk 1 accumulator');
   });
 });
