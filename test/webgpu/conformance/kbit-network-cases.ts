@@ -54,9 +54,9 @@ async function compareWithReference(backend: WebGpuBackend, model: Sequential, f
   fit(model, Float32Array.from(train, (v) => v / 256), labels, { epochs: 2, batchSize: 16, optimizer: new Adam({ learningRate: 0.01 }), loss: 'squared_hinge', seed: 5 });
   const network = compileNetwork(model);
 
-  const held = samples(11, 16, features);
-  const expected = runPacked(network, reference, held);
-  const actual = await runPackedAsync(network, backend, held);
+  const heldOut = samples(11, 16, features);
+  const expected = runPacked(network, reference, heldOut);
+  const actual = await runPackedAsync(network, backend, heldOut);
   expectEqual(actual, expected, `${network.layers.map((layer) => layer.kind).join(', ')} scores`);
 }
 
