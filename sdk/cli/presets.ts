@@ -124,6 +124,7 @@ function paperConvNet(
         hidden: [units, units],
         classes: o.classes,
         dropout: o.dropout,
+        batchNorm: o.batchNorm,
         seed: o.seed,
       }),
   };
@@ -155,6 +156,7 @@ function mnistConvNet(
         hidden: [units],
         classes: o.classes,
         dropout: o.dropout,
+        batchNorm: o.batchNorm,
         seed: o.seed,
       }),
   };

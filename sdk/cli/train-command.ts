@@ -143,7 +143,6 @@ export async function trainCommand(argv: string[]): Promise<void> {
   const bopGamma = positiveNumber(values['bop-gamma'], 'bop-gamma', TRAIN_DEFAULTS.bopGamma);
   const bopThreshold = positiveNumber(values['bop-threshold'], 'bop-threshold', TRAIN_DEFAULTS.bopThreshold);
   if (!preset.usesHidden && values.hidden !== undefined) throw new QnnError(`--hidden does not apply to --preset ${preset.name}, whose layers are fixed`);
-  if (!preset.usesHidden && batchNormName === 'shift') throw new QnnError(`--batch-norm shift is not available for --preset ${preset.name} yet`);
   const hidden = widths(values.hidden, 'hidden', defaults.hidden);
   const epochs = positiveInteger(values.epochs, 'epochs', defaults.epochs);
   const batchSize = positiveInteger(values['batch-size'], 'batch-size', defaults.batchSize);

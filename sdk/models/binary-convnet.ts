@@ -1,4 +1,5 @@
 import { BatchNorm } from '../layers/batch-norm.js';
+import { ShiftBatchNorm } from '../layers/shift-batch-norm.js';
 import { QuantDense } from '../layers/dense.js';
 import { Dropout } from '../layers/dropout.js';
 import { Flatten } from '../layers/flatten.js';
@@ -27,6 +28,8 @@ export interface BinaryConvNetOptions {
   padding?: 'same' | 'valid';
   /** Value of padded taps: 1 ("one padding"), 0 or -1. Default 1. */
   padValue?: 1 | 0 | -1;
+  /** 'shift' uses the QNN paper's shift-based batch norm everywhere. Default 'standard'. */
+  batchNorm?: 'standard' | 'shift';
   /** Dropout rate after each hidden dense block; 0 leaves dropout out. */
   dropout?: number;
   seed: number;
@@ -43,24 +46,25 @@ export function binaryConvNet(options: BinaryConvNetOptions): Sequential {
   const layers: Layer[] = [];
   const padding = options.padding ?? 'same';
   const padValue = options.padValue ?? 1;
+  const batchNorm = (name: string): BatchNorm => (options.batchNorm === 'shift' ? new ShiftBatchNorm({ name }) : new BatchNorm({ name }));
 
   options.convBlocks.forEach((block, index) => {
     const inputQuantizer = index === 0 ? null : 'ste_sign';
     layers.push(new QuantConv2D(block.filters, block.kernelSize ?? 3, { padding, padValue, inputQuantizer, name: `conv_${index}` }));
     if (block.pool === true) layers.push(new MaxPool2D(2, { name: `max_pool_${index}` }));
-    layers.push(new BatchNorm({ name: `conv_batch_norm_${index}` }));
+    layers.push(batchNorm(`conv_batch_norm_${index}`));
   });
   layers.push(new Flatten({ name: 'flatten' }));
 
   const firstDenseQuantizer = options.convBlocks.length === 0 ? null : 'ste_sign';
   options.hidden.forEach((units, index) => {
     layers.push(new QuantDense(units, { inputQuantizer: index === 0 ? firstDenseQuantizer : 'ste_sign', name: `dense_${index}` }));
-    layers.push(new BatchNorm({ name: `batch_norm_${index}` }));
+    layers.push(batchNorm(`batch_norm_${index}`));
     if ((options.dropout ?? 0) > 0) layers.push(new Dropout(options.dropout!, { name: `dropout_${index}` }));
   });
   const scoresQuantizer = options.convBlocks.length === 0 && options.hidden.length === 0 ? null : 'ste_sign';
   layers.push(new QuantDense(options.classes, { inputQuantizer: scoresQuantizer, name: 'scores' }));
-  layers.push(new BatchNorm({ name: 'scores_batch_norm' }));
+  layers.push(batchNorm('scores_batch_norm'));
 
   return new Sequential(layers).build(options.inputShape, options.seed);
 }

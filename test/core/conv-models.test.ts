@@ -5,6 +5,8 @@ import { createWasmBackend } from '../../sdk/backends/create-wasm-backend.js';
 import { compileNetwork } from '../../sdk/compile/compile-model.js';
 import { runPacked } from '../../sdk/compile/run-packed.js';
 import { BatchNorm } from '../../sdk/layers/batch-norm.js';
+import { ShiftBatchNorm } from '../../sdk/layers/shift-batch-norm.js';
+import { ShiftAdaMax } from '../../sdk/optimizers/shift-adamax.js';
 import { binaryConvNet, fastMnistConvNet } from '../../sdk/models/binary-convnet.js';
 import { SeededRandom } from '../helpers/random.js';
 
@@ -44,6 +46,21 @@ describe('binaryConvNet', () => {
     for (let i = 0; i < expected.length; i++) {
       assert.ok(Math.abs(actual[i] - expected[i]) <= 1e-5 * Math.max(Math.abs(expected[i]), 1), `score ${i}: packed ${actual[i]}, predict ${expected[i]}`);
     }
+  });
+
+  test('shift-based batch norm compiles to matching scores', async () => {
+    const model = binaryConvNet({ inputShape: [12, 12, 1], convBlocks: [{ filters: 6, pool: true }, { filters: 8, pool: true }], hidden: [16], classes: 10, batchNorm: 'shift', seed: 3 });
+    const random = new SeededRandom(9);
+    const samples = Uint8Array.from({ length: 48 * 144 }, () => random.int(0, 255));
+    const labels = Int32Array.from({ length: 48 }, (_v, i) => i % 10);
+    const inputs = Float32Array.from(samples, (v) => v / 256);
+    model.fit(inputs, labels, { epochs: 2, batchSize: 16, optimizer: new ShiftAdaMax({ learningRate: 0.01 }), loss: 'squared_hinge', seed: 1 });
+
+    const norms = model.layers.filter((layer) => layer instanceof BatchNorm);
+    assert.equal(norms.length, 4);
+    assert.ok(norms.every((layer) => layer instanceof ShiftBatchNorm), 'every batch norm is shift-based');
+    const actual = runPacked(compileNetwork(model), await createWasmBackend(), samples);
+    assert.deepEqual(Array.from(actual), Array.from(model.predict(inputs)));
   });
 
   test('zero padding and no pooling', () => {
