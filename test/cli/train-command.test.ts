@@ -82,6 +82,15 @@ describe('qnn train threads of a ConvNet preset', () => {
     assert.equal(explicit.backend, 'wasm-simd');
     assert.equal(preset.testError, explicit.testError);
   });
+
+  test('takes shift-based batch norm', async () => {
+    const args = ['train', '--preset', 'fast-mnist-convnet', '--batch-norm', 'shift', '--optimizer', 'shift-adamax', '--epochs', '1', '--train-limit', '100', '--test-limit', '20'];
+    const summary = JSON.parse((await qnn([...args, '--json', '--out', join(workDir, 'convnet-shift.qnn')])).stdout) as Record<string, unknown>;
+
+    assert.equal(summary.batchNorm, 'shift');
+    assert.equal(summary.predictionMatch, 1);
+    assert.equal(summary.maxScoreDifference, 0);
+  });
 });
 
 describe('qnn command errors', () => {
