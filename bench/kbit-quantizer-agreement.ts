@@ -1,6 +1,6 @@
 // Agreement of the packed engine with the training graph for ternary, log,
-// DoReFa and linear quantizers on real MNIST: a 784-64-64-10 MLP with batch
-// norm is trained briefly (Adam, squared hinge, seed 1), compiled with
+// DoReFa and linear quantizers on real MNIST. A 784-64-64-10 MLP with batch
+// norm is trained briefly (Adam, squared hinge, seed 1) and compiled with
 // compileNetwork, and both graphs score the first test images. --backend picks
 // the backend of training, of the training graph's scores and of runPacked:
 // the reference backend sums float products in float64, WASM in float32.

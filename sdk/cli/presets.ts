@@ -142,7 +142,7 @@ function mnistConvNet(
     name,
     usesHidden: false,
     dataset: 'mnist',
-    // A ConvNet spends most of its time in GEMMs that split across threads, so it takes every core unless told otherwise.
+    // A ConvNet spends most of its time in GEMMs that split across threads, so it takes every core unless --threads is given.
     defaults: { ...MLP_DEFAULTS, hidden: [units], threads: 'auto', ...schedule },
     architecture: (o) => `${o.sampleShape.join('x')}-32${convolution}-MP2-64${convolution}-MP2-${units}-${o.classes}`,
     build: (o) =>

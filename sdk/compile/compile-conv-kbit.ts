@@ -1,17 +1,14 @@
 import { QnnError } from '../errors.js';
 import type { MaxPool2D } from '../layers/max-pool2d.js';
 import type { QuantConv2D } from '../layers/quant-conv2d.js';
-import type { ConvBlock } from './compile-conv.js';
+import { type ConvBlock, poolWindow } from './compile-conv.js';
 import { foldLevelThresholds } from './fold-levels.js';
 import { foldThresholds } from './fold-threshold.js';
 import type { CodeOutput, DenseEpilogue, FloatOutput, PackedConv2dKbitLayer, PoolWindow, SignOutput } from './graph.js';
 import { type InputCodeMap, layerInputCoding } from './input-codes.js';
 import type { InputCoding, KernelCoding } from './kbit-operands.js';
 import { codeKernel } from './kernel-codes.js';
-import { integerOperands } from './compile-kbit.js';
-
-/** Largest accumulator magnitude for which the training graph's float32 sums are exact integers times the unit. */
-const MAX_EXACT_ACCUMULATOR = 2 ** 24;
+import { MAX_EXACT_ACCUMULATOR, accumulatorBound, integerOperands } from './compile-kbit.js';
 
 /** Output that the next layer takes from a k-bit convolution block: signs, k-bit codes, or the float values (for GlobalAveragePooling2D). */
 export type ConvBlockTarget = { kind: 'signs' } | { kind: 'codes'; codes: InputCodeMap } | { kind: 'floats' };
@@ -68,8 +65,8 @@ export function compileConvKbitBlock(block: ConvBlock, first: boolean, inputScal
     rowSumScale: input.multiplier * kernel.offset,
     correction,
     padTapSums: padTapSums(conv, oddWeights, kernel, padUnits - input.offset),
-    pool: poolWindow(block.poolBeforeNorm),
-    outputPool: poolWindow(block.poolAfterNorm),
+    pool: optionalPoolWindow(block.poolBeforeNorm),
+    outputPool: optionalPoolWindow(block.poolAfterNorm),
     output: compileOutput(epilogue, conv.filters, bound, target),
   };
 }
@@ -111,14 +108,6 @@ function padTapSums(conv: QuantConv2D, oddWeights: Int32Array, kernel: KernelCod
   return sums;
 }
 
-/** Largest |acc| over all inputs: taps * max|x| * max|w' + t|, with a padded tap's |x| the pad value's. */
-function accumulatorBound(reduction: number, input: InputCoding, kernel: KernelCoding, padUnits: number): number {
-  const maxValue = input.multiplier * input.maxCode + input.offset;
-  const maxInput = Math.max(Math.abs(input.offset), Math.abs(maxValue), Math.abs(padUnits));
-  return reduction * maxInput * kernel.maxWeight;
-}
-
-function poolWindow(pool: MaxPool2D | null): PoolWindow | null {
-  if (pool === null) return null;
-  return { poolHeight: pool.poolHeight, poolWidth: pool.poolWidth, strideHeight: pool.strideHeight, strideWidth: pool.strideWidth };
+function optionalPoolWindow(pool: MaxPool2D | null): PoolWindow | null {
+  return pool === null ? null : poolWindow(pool);
 }

@@ -67,7 +67,8 @@ export function compileConvBlock(block: ConvBlock, first: boolean, inputScale: n
   return [layer, pool];
 }
 
-function poolWindow(pool: MaxPool2D): PoolWindow {
+/** Returns the window and strides of a MaxPool2D layer. */
+export function poolWindow(pool: MaxPool2D): PoolWindow {
   return { poolHeight: pool.poolHeight, poolWidth: pool.poolWidth, strideHeight: pool.strideHeight, strideWidth: pool.strideWidth };
 }
 

@@ -12,7 +12,7 @@ import { codeKernel } from './kernel-codes.js';
 import { packOddWeightPlanes } from './pack-odd-weights.js';
 
 /** Largest accumulator magnitude for which the training graph's float32 sums are exact integers times the unit. */
-const MAX_EXACT_ACCUMULATOR = 2 ** 24;
+export const MAX_EXACT_ACCUMULATOR = 2 ** 24;
 
 /** Position of a dense block in the network and its neighbors' quantizers. */
 export interface KbitBlockContext {
@@ -124,8 +124,12 @@ function compileOutput(dense: Dense, epilogue: DenseEpilogue, bound: number, con
   return { kind: 'codes', bits: next.bits, ...foldLevelThresholds(epilogue, dense.units, -bound, bound, next) };
 }
 
-/** Largest |acc| over all inputs: K * max|x| * max|w' + t|, in accumulator units. */
-function accumulatorBound(inputs: number, input: InputCoding, kernel: KernelCoding): number {
-  const maxInput = Math.max(Math.abs(input.offset), Math.abs(input.multiplier * input.maxCode + input.offset));
-  return inputs * maxInput * kernel.maxWeight;
+/**
+ * Returns the largest |acc| over all inputs, K * max|x| * max|w' + t| in accumulator units,
+ * where a padded convolution tap contributes |padUnits| in place of an input.
+ */
+export function accumulatorBound(reduction: number, input: InputCoding, kernel: KernelCoding, padUnits = 0): number {
+  const maxValue = input.multiplier * input.maxCode + input.offset;
+  const maxInput = Math.max(Math.abs(input.offset), Math.abs(maxValue), Math.abs(padUnits));
+  return reduction * maxInput * kernel.maxWeight;
 }

@@ -146,9 +146,9 @@ interface GlobalPoolBlock {
 type Block = DenseBlock | ConvBlock | FlattenBlock | GlobalPoolBlock;
 
 /**
- * Returns what the layer after a conv block takes: the float values for GlobalAveragePooling2D,
- * else what the input quantizer of the next conv, or of the Dense layer after Flatten, reads
- * (k-bit codes for a k-bit spec, signs for a binarizer).
+ * Returns what the layer after a conv block takes. GlobalAveragePooling2D takes the float values.
+ * Otherwise the input quantizer of the next conv, or of the Dense layer after Flatten, decides:
+ * k-bit codes for a k-bit spec, signs for a binarizer.
  */
 function convTarget(block: ConvBlock, rest: Block[]): ConvBlockTarget {
   const next = rest[0];

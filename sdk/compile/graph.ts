@@ -216,9 +216,9 @@ export interface PackedConv2dKbitLayer {
 export type GlobalPoolOutput = { kind: 'signs' } | { kind: 'codes'; bits: number; step: number };
 
 /**
- * Mean over height and width of the previous layer's float32 values [height, width, channels],
- * summed in float64 in row-major pixel order and divided as the training layer does,
- * then quantized by the next Dense layer's input quantizer (packed signs or unsigned codes).
+ * Mean over height and width of the previous layer's float32 values [height, width, channels].
+ * It sums in float64 in row-major pixel order and divides as the training layer does. The next
+ * Dense layer's input quantizer then turns the means into packed signs or unsigned codes.
  */
 export interface PackedGlobalAveragePool2dLayer {
   kind: 'globalAveragePool2d';

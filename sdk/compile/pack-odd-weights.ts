@@ -8,10 +8,10 @@ export interface OddWeightPlanes {
 }
 
 /**
- * Packs odd weights w' stored as [reduction, units] row-major (from a Dense
- * kernel [inputs, units], or a conv kernel [KH, KW, C, O], whose row-major order
- * is already the im2col order) as sign planes, for the dense and convolution
- * k-bit layers alike. With v = (w' + 2^bits - 1) / 2 in [0, 2^bits),
+ * Packs odd weights w' stored as [reduction, units] row-major as sign planes,
+ * for the dense and convolution k-bit layers alike. A Dense kernel is
+ * [inputs, units], and a conv kernel [KH, KW, C, O] is already in im2col order.
+ * With v = (w' + 2^bits - 1) / 2 in [0, 2^bits),
  * w' = sum_j 2^j (2 v_j - 1), so plane j stores -1 (bit 1) where bit j of v is 0.
  */
 export function packOddWeightPlanes(oddWeights: Int32Array, reduction: number, units: number, bits: number): OddWeightPlanes {

@@ -13,10 +13,11 @@ export type WalkActivation =
   | { kind: 'floats'; values: Float32Array };
 
 /**
- * Runs one k-bit convolution on `rows` samples: byte im2col of the activation
- * codes (code 0 in padded taps), bitplaneGemmBits, the integer correction and
- * the pad taps' sums on the CPU, then the optional accumulator pool, the
- * epilogue (thresholds to signs or codes, or float32 values) and the optional output pool.
+ * Runs one k-bit convolution on `rows` samples. The CPU writes a byte im2col of
+ * the activation codes (code 0 in padded taps), the backend runs
+ * bitplaneGemmBits, and the CPU adds the integer correction and the pad taps'
+ * sums. Then come the optional accumulator pool, the epilogue (thresholds to
+ * signs or codes, or float32 values) and the optional output pool.
  * `activation` is the previous layer's output, or null for the uint8 model input in `batch`.
  */
 export function* walkConv2dKbit(

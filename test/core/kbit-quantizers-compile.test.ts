@@ -241,7 +241,9 @@ describe('input code maps against the training quantizers', () => {
 
       for (let i = 0; i < values.length; i++) {
         const code = map.code(values[i]);
-        assert.ok(Number.isInteger(code) && code >= 0 && code <= map.maxCode, `v = ${values[i]}: code ${code} outside 0..${map.maxCode}`);
+        assert.ok(Number.isInteger(code), `v = ${values[i]}: code ${code} is not an integer`);
+        assert.ok(code >= 0, `v = ${values[i]}: code ${code} below 0`);
+        assert.ok(code <= map.maxCode, `v = ${values[i]}: code ${code} above ${map.maxCode}`);
         assert.equal(code, Math.round(quantized[i] / map.scale) - map.offset, `v = ${values[i]}: quantized ${quantized[i]}`);
       }
     });
@@ -258,7 +260,7 @@ function nextFloat32(x: number, direction: 1 | -1): number {
 }
 
 describe('k-bit quantizer layers by hand', () => {
-  /** A 1-unit hidden layer on 3 uint8 inputs, then a 2-unit sign-kernel score layer with kernel (0.3, -0.3) and no bias. */
+  /** Builds a 1-unit hidden layer on 3 uint8 inputs, then a 2-unit sign-kernel score layer with kernel (0.3, -0.3) and no bias. */
   function tinyModel(kernelQuantizer: Quantizer, hiddenKernel: number[], nextInput: Quantizer): Sequential {
     const model = new Sequential([
       new Dense(1, { kernelQuantizer, inputQuantizer: null, name: 'tiny_hidden' }),

@@ -68,7 +68,7 @@ describe('steSign', () => {
     assert.deepEqual(grad, [0.25, -2, 1.5, 0]);
   });
 
-  test('straight-through gradient when every input is inside the clip range adds to an existing gradient', () => {
+  test('inside-clip gradient adds to existing', () => {
     // All |x| <= 1 takes the whole-gradient path; a second use of x must add, not replace.
     const x = new Tensor(Float32Array.of(-1, -0.25, 0, 0.5, 1), [5], true);
     steSign(x).backward(Float32Array.of(0.5, -1, 2, 3, -4));

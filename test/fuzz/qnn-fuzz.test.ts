@@ -59,45 +59,26 @@ describe(`.qnn decoders on ${CASES} mutated files per seed: load or QnnError`, (
     assert.ok(summary.rejected > 0, `no mutated case was rejected: ${JSON.stringify(summary)}`);
   });
 
-  test('conv network file', () => {
-    const summary = runFuzzTarget({
-      name: 'qnn conv network',
-      seeds: [seeds.conv],
-      decode: (bytes) => decodeQnnNetwork(bytes),
-      allocationFactor: QNN_ALLOCATION_FACTOR,
-      check: checkRuns,
-      mutator: { littleEndian: true, reseal: resealQnn, alignment: 4 },
-      cases: CASES,
+  // Network files of every record kind: the mutated files must both load (resealed weight and threshold
+  // changes) and be rejected (broken structure).
+  const networkTargets = [
+    { file: 'conv network file', name: 'qnn conv network', seed: seeds.conv },
+    { file: 'k-bit conv network file', name: 'qnn k-bit conv network', seed: seeds.kbitConv },
+    { file: 'k-bit network file', name: 'qnn k-bit network', seed: seeds.kbit },
+  ];
+  for (const target of networkTargets) {
+    test(target.file, () => {
+      const summary = runFuzzTarget({
+        name: target.name,
+        seeds: [target.seed],
+        decode: (bytes) => decodeQnnNetwork(bytes),
+        allocationFactor: QNN_ALLOCATION_FACTOR,
+        check: checkRuns,
+        mutator: { littleEndian: true, reseal: resealQnn, alignment: 4 },
+        cases: CASES,
+      });
+      assert.ok(summary.loaded > 0, `no mutated case loaded: ${JSON.stringify(summary)}`);
+      assert.ok(summary.rejected > 0, `no mutated case was rejected: ${JSON.stringify(summary)}`);
     });
-    assert.ok(summary.loaded > 0, `no mutated case loaded: ${JSON.stringify(summary)}`);
-    assert.ok(summary.rejected > 0, `no mutated case was rejected: ${JSON.stringify(summary)}`);
-  });
-
-  test('k-bit conv network file', () => {
-    const summary = runFuzzTarget({
-      name: 'qnn k-bit conv network',
-      seeds: [seeds.kbitConv],
-      decode: (bytes) => decodeQnnNetwork(bytes),
-      allocationFactor: QNN_ALLOCATION_FACTOR,
-      check: checkRuns,
-      mutator: { littleEndian: true, reseal: resealQnn, alignment: 4 },
-      cases: CASES,
-    });
-    assert.ok(summary.loaded > 0, `no mutated case loaded: ${JSON.stringify(summary)}`);
-    assert.ok(summary.rejected > 0, `no mutated case was rejected: ${JSON.stringify(summary)}`);
-  });
-
-  test('k-bit network file', () => {
-    const summary = runFuzzTarget({
-      name: 'qnn k-bit network',
-      seeds: [seeds.kbit],
-      decode: (bytes) => decodeQnnNetwork(bytes),
-      allocationFactor: QNN_ALLOCATION_FACTOR,
-      check: checkRuns,
-      mutator: { littleEndian: true, reseal: resealQnn, alignment: 4 },
-      cases: CASES,
-    });
-    assert.ok(summary.loaded > 0, `no mutated case loaded: ${JSON.stringify(summary)}`);
-    assert.ok(summary.rejected > 0, `no mutated case was rejected: ${JSON.stringify(summary)}`);
-  });
+  }
 });
