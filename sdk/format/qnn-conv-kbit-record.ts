@@ -25,10 +25,10 @@
  *   r+20  f64  step of the codes (0 for signs)
  */
 import { wordsPerRow } from '../backends/backend.js';
-import type { PackedConv2dKbitLayer, PackedGlobalAveragePool2dLayer, PackedKbitInputKind, PoolWindow } from '../compile/graph.js';
+import type { PackedConv2dKbitLayer, PackedGlobalAveragePool2dLayer, PoolWindow } from '../compile/graph.js';
 import type { ByteReader } from './byte-reader.js';
-import { OUTPUT_KIND_CODES, type RecordWriter, findDenseKbitFieldProblem, readCount, readScores, readThresholds } from './qnn-kbit-record.js';
-import { FLAG_BIAS, FLAG_SCALE, FLAG_SHIFT, KNOWN_FLAGS, MAX_ARRAY_ELEMENTS, OUTPUT_KIND_SIGNS, PADDING_BY_CODE, PADDING_CODES, alignTo4, findNonzeroPadWord } from './qnn-layout.js';
+import { KBIT_INPUT_CODES, OUTPUT_KIND_CODES, type RecordWriter, findDenseKbitFieldProblem, readCount, readKbitRecordHeader, readScores, readThresholds } from './qnn-kbit-record.js';
+import { FLAG_BIAS, FLAG_SCALE, FLAG_SHIFT, MAX_ARRAY_ELEMENTS, OUTPUT_KIND_SIGNS, PADDING_BY_CODE, PADDING_CODES, alignTo4, findNonzeroPadWord } from './qnn-layout.js';
 
 export const LAYER_KIND_CONV2D_KBIT = 6;
 export const LAYER_KIND_GLOBAL_AVERAGE_POOL2D = 7;
@@ -36,11 +36,10 @@ export const OUTPUT_KIND_FLOATS = 4;
 export const CONV2D_KBIT_FIXED_BYTES = 84;
 export const GLOBAL_POOL_RECORD_BYTES = 28;
 
-const INPUT_CODES: Record<PackedKbitInputKind, number> = { uint8: 1, signs: 2, codes: 3 };
-const INPUT_BY_CODE = new Map<number, PackedKbitInputKind>([
-  [1, 'uint8'],
-  [2, 'signs'],
-  [3, 'codes'],
+const CONV_KBIT_OUTPUT_KINDS = new Map([
+  [OUTPUT_KIND_SIGNS, 'signs'],
+  [OUTPUT_KIND_CODES, 'codes'],
+  [OUTPUT_KIND_FLOATS, 'floats'],
 ]);
 
 /** The fields that fix the record length of a conv2d-kbit layer. */
@@ -102,7 +101,7 @@ function writePool(writer: RecordWriter, pool: PoolWindow | null): void {
 export function writeConvKbitRecord(writer: RecordWriter, layer: PackedConv2dKbitLayer): void {
   const sizes = sizesOf(layer);
   writer.u32(convKbitRecordBytes(sizes));
-  for (const value of [LAYER_KIND_CONV2D_KBIT, INPUT_CODES[layer.input], sizes.outputKind, sizes.flags]) writer.u8(value);
+  for (const value of [LAYER_KIND_CONV2D_KBIT, KBIT_INPUT_CODES[layer.input], sizes.outputKind, sizes.flags]) writer.u8(value);
   for (const value of [layer.activationBits, layer.weightBits, sizes.codeBits, PADDING_CODES[layer.padding]]) writer.u8(value);
   const shape = [layer.height, layer.width, layer.channels, layer.outChannels, layer.kernelHeight, layer.kernelWidth, layer.strideHeight, layer.strideWidth];
   for (const value of shape) writer.u32(value);
@@ -195,21 +194,7 @@ function readPool(reader: ByteReader, name: string, prefix: string): PoolWindow 
 /** Reads a conv2d-kbit record; chain rules between layers are checked for the whole network afterwards. */
 export function readConvKbitRecord(reader: ByteReader, index: number): PackedConv2dKbitLayer {
   const name = `layer ${index} (conv2d-kbit)`;
-  const start = reader.offset;
-  reader.require(CONV2D_KBIT_FIXED_BYTES, `${name} fixed fields`);
-  const recordLength = reader.u32(`${name} record length`);
-  reader.u8(`${name} layer kind`);
-
-  const inputCode = reader.u8(`${name} input kind`);
-  const input = INPUT_BY_CODE.get(inputCode);
-  if (input === undefined) reader.fail(`${name}: unknown input kind code ${inputCode}, expected 1 (uint8), 2 (signs) or 3 (codes)`, reader.offset - 1);
-  const outputKind = reader.u8(`${name} output kind`);
-  if (outputKind !== OUTPUT_KIND_SIGNS && outputKind !== OUTPUT_KIND_CODES && outputKind !== OUTPUT_KIND_FLOATS) {
-    reader.fail(`${name}: unknown output kind code ${outputKind}, expected 1 (signs), 3 (codes) or 4 (floats)`, reader.offset - 1);
-  }
-  const flags = reader.u8(`${name} epilogue flags`);
-  const allowedFlags = outputKind === OUTPUT_KIND_FLOATS ? KNOWN_FLAGS : 0;
-  if ((flags & ~allowedFlags) !== 0) reader.fail(`${name}: invalid epilogue flags 0x${flags.toString(16)}: only bits in 0x${allowedFlags.toString(16)} may be set for this output kind`, reader.offset - 1);
+  const { start, recordLength, input, outputKind, flags } = readKbitRecordHeader(reader, name, CONV2D_KBIT_FIXED_BYTES, CONV_KBIT_OUTPUT_KINDS, OUTPUT_KIND_FLOATS);
 
   const bitsOffset = reader.offset;
   const activationBits = reader.u8(`${name} activationBits`);

@@ -25,7 +25,7 @@ export const LAYER_KIND_DENSE_KBIT = 5;
 export const OUTPUT_KIND_CODES = 3;
 export const DENSE_KBIT_FIXED_BYTES = 28;
 
-const KBIT_INPUT_CODES: Record<PackedKbitInputKind, number> = { uint8: 1, signs: 2, codes: 3 };
+export const KBIT_INPUT_CODES: Record<PackedKbitInputKind, number> = { uint8: 1, signs: 2, codes: 3 };
 const KBIT_INPUT_BY_CODE = new Map<number, PackedKbitInputKind>([
   [1, 'uint8'],
   [2, 'signs'],
@@ -119,26 +119,54 @@ export function findDenseKbitFieldProblem(layer: Pick<PackedDenseKbitLayer, 'inp
   return null;
 }
 
-/** Reads a dense-kbit record; chain rules between layers are checked for the whole network afterwards. */
-export function readDenseKbitRecord(reader: ByteReader, index: number): PackedDenseKbitLayer {
-  const name = `layer ${index} (dense-kbit)`;
+/** The leading fields that the dense-kbit and conv2d-kbit records share. */
+export interface KbitRecordHeader {
+  start: number;
+  recordLength: number;
+  input: PackedKbitInputKind;
+  outputKind: number;
+  flags: number;
+}
+
+/**
+ * Reads the leading fields of a k-bit record: the record length, the layer kind, the input
+ * kind, an output kind from `outputKinds` (code to name) and the epilogue flags, which only
+ * the output kind `epilogueOutput` may set.
+ */
+export function readKbitRecordHeader(reader: ByteReader, name: string, fixedBytes: number, outputKinds: ReadonlyMap<number, string>, epilogueOutput: number): KbitRecordHeader {
   const start = reader.offset;
-  reader.require(DENSE_KBIT_FIXED_BYTES, `${name} fixed fields`);
+  reader.require(fixedBytes, `${name} fixed fields`);
   const recordLength = reader.u32(`${name} record length`);
   reader.u8(`${name} layer kind`);
 
   const inputCode = reader.u8(`${name} input kind`);
   const input = KBIT_INPUT_BY_CODE.get(inputCode);
   if (input === undefined) reader.fail(`${name}: unknown input kind code ${inputCode}, expected 1 (uint8), 2 (signs) or 3 (codes)`, reader.offset - 1);
+
   const outputKind = reader.u8(`${name} output kind`);
-  if (outputKind !== OUTPUT_KIND_SIGNS && outputKind !== OUTPUT_KIND_SCORES && outputKind !== OUTPUT_KIND_CODES) {
-    reader.fail(`${name}: unknown output kind code ${outputKind}, expected 1 (signs), 2 (scores) or 3 (codes)`, reader.offset - 1);
+  if (!outputKinds.has(outputKind)) {
+    const expected = [...outputKinds].map(([code, kind]) => `${code} (${kind})`);
+    reader.fail(`${name}: unknown output kind code ${outputKind}, expected ${expected.slice(0, -1).join(', ')} or ${expected[expected.length - 1]}`, reader.offset - 1);
   }
+
   const flags = reader.u8(`${name} epilogue flags`);
-  const allowedFlags = outputKind === OUTPUT_KIND_SCORES ? KNOWN_FLAGS : 0;
+  const allowedFlags = outputKind === epilogueOutput ? KNOWN_FLAGS : 0;
   if ((flags & ~allowedFlags) !== 0) {
     reader.fail(`${name}: invalid epilogue flags 0x${flags.toString(16)}: only bits in 0x${allowedFlags.toString(16)} may be set for this output kind`, reader.offset - 1);
   }
+  return { start, recordLength, input, outputKind, flags };
+}
+
+const DENSE_KBIT_OUTPUT_KINDS = new Map([
+  [OUTPUT_KIND_SIGNS, 'signs'],
+  [OUTPUT_KIND_SCORES, 'scores'],
+  [OUTPUT_KIND_CODES, 'codes'],
+]);
+
+/** Reads a dense-kbit record; chain rules between layers are checked for the whole network afterwards. */
+export function readDenseKbitRecord(reader: ByteReader, index: number): PackedDenseKbitLayer {
+  const name = `layer ${index} (dense-kbit)`;
+  const { start, recordLength, input, outputKind, flags } = readKbitRecordHeader(reader, name, DENSE_KBIT_FIXED_BYTES, DENSE_KBIT_OUTPUT_KINDS, OUTPUT_KIND_SCORES);
 
   const inputs = readCount(reader, `${name} inputs`);
   const units = readCount(reader, `${name} units`);
